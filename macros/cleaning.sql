@@ -1,0 +1,91 @@
+{#- Small, adapter-dispatched building blocks for staging. Each one hides a construct that differs between
+    DuckDB, PostgreSQL and Spark (see docs/sql-portability.md). -#}
+
+{#- Cast that yields NULL instead of failing on unusable text, so the row can be quarantined. -#}
+{% macro safe_try_cast(expression, data_type) -%}
+    {{ return(adapter.dispatch('safe_try_cast', 'customer_lifecycle')(expression, data_type)) }}
+{%- endmacro %}
+
+{% macro default__safe_try_cast(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+{% macro spark__safe_try_cast(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+{#- PostgreSQL has no try_cast: guard the cast with a pattern match for the types staging uses. -#}
+{% macro postgres__safe_try_cast(expression, data_type) -%}
+    {%- set t = data_type | lower -%}
+    {%- if 'int' in t -%}
+        case when trim({{ expression }}) ~ '^[+-]?[0-9]+$' then cast(trim({{ expression }}) as {{ data_type }}) end
+    {%- elif 'numeric' in t or 'decimal' in t or 'double' in t or 'float' in t -%}
+        case when trim({{ expression }}) ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$'
+            then cast(trim({{ expression }}) as {{ data_type }}) end
+    {%- else -%}
+        cast({{ expression }} as {{ data_type }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Text → UTC timestamp without time zone. An offset in the text is honoured; text without one is taken
+    as UTC (the DuckDB profile sets TimeZone = UTC). NULL when the text is not a timestamp. -#}
+{% macro to_utc_timestamp(expression) -%}
+    {{ return(adapter.dispatch('to_utc_timestamp', 'customer_lifecycle')(expression)) }}
+{%- endmacro %}
+
+{% macro default__to_utc_timestamp(expression) -%}
+    cast({{ safe_try_cast('trim(' ~ expression ~ ')', 'timestamp') }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro duckdb__to_utc_timestamp(expression) -%}
+    timezone('UTC', try_cast(trim({{ expression }}) as timestamptz))
+{%- endmacro %}
+
+{#- Lower-cased, trimmed email; empty text becomes NULL. -#}
+{% macro normalize_email(expression) -%}
+    nullif(lower(trim({{ expression }})), '')
+{%- endmacro %}
+
+{#- Contract rule: an email needs text on both sides of an '@'. Expects a normalised email. -#}
+{% macro is_valid_email(normalized_email) -%}
+    ({{ normalized_email }} like '_%@_%')
+{%- endmacro %}
+
+{#- Lower-cased, trimmed enum value; empty text becomes NULL. -#}
+{% macro normalize_enum(expression) -%}
+    nullif(lower(trim({{ expression }})), '')
+{%- endmacro %}
+
+{#- Latest acceptable timestamp: the run's start plus `future_tolerance_hours`. Later rows are quarantined
+    as future (a clock or export bug), while rows after the as-of date are kept for later as-of dates. -#}
+{% macro future_cutoff() -%}
+    {{ dbt.dateadd(
+        'hour',
+        var('future_tolerance_hours'),
+        "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as " ~ dbt.type_timestamp() ~ ")"
+    ) }}
+{%- endmacro %}
+
+{#- When this run loaded the rows (for the quarantine's load time). -#}
+{% macro run_loaded_at() -%}
+    cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S') }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- Text → whole number; NULL for non-numbers and for fractions (some engines round '2.5' to 3). -#}
+{% macro safe_try_cast_integer(expression) -%}
+    case
+        when {{ safe_try_cast('trim(' ~ expression ~ ')', dbt.type_numeric()) }}
+            = floor({{ safe_try_cast('trim(' ~ expression ~ ')', dbt.type_numeric()) }})
+            then cast({{ safe_try_cast('trim(' ~ expression ~ ')', dbt.type_numeric()) }} as {{ dbt.type_int() }})
+    end
+{%- endmacro %}
+
+{#- The first failing check names the row's defect: `checks` is a list of (condition, reason) pairs in
+    priority order. NULL when the row passes them all. -#}
+{% macro first_failing_check(checks) -%}
+    case
+    {%- for condition, reason in checks %}
+        when {{ condition }} then '{{ reason }}'
+    {%- endfor %}
+    end
+{%- endmacro %}

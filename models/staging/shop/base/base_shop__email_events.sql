@@ -1,0 +1,83 @@
+-- Every raw email event row, typed, with the reason it cannot be used (NULL = usable).
+with
+
+source as (
+
+    select * from {{ source('shop', 'email_events') }}
+
+),
+
+typed as (
+
+    select
+        -- raw text, kept for the quarantine
+        event_id as raw_event_id,
+        email as raw_email,
+        campaign_id as raw_campaign_id,
+        event_type as raw_event_type,
+        occurred_at as raw_occurred_at,
+
+        -- ids
+        nullif(trim(event_id), '') as event_id,
+        {{ normalize_email('email') }} as email,
+        nullif(trim(campaign_id), '') as campaign_id,
+
+        -- attributes
+        {{ normalize_enum('event_type') }} as event_type,
+
+        -- timestamps
+        {{ to_utc_timestamp('occurred_at') }} as occurred_at
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ first_failing_check([
+            ('event_id is null', 'missing_event_id'),
+            ('email is null', 'missing_email'),
+            ('not ' ~ is_valid_email('email'), 'invalid_email'),
+            ('campaign_id is null', 'missing_campaign_id'),
+            ("event_type is null or event_type not in ('delivered', 'open', 'click', 'bounce', 'unsubscribe')",
+             'invalid_event_type'),
+            ('occurred_at is null', 'invalid_occurred_at'),
+            ('occurred_at > ' ~ future_cutoff(), 'future_occurred_at'),
+        ]) }} as row_defect
+    from typed
+
+),
+
+ranked as (
+
+    -- A repeated event_id keeps its earliest row; raw values break ties deterministically.
+    select
+        *,
+        row_number() over (
+            partition by event_id, row_defect
+            order by
+                occurred_at asc nulls last,
+                raw_email asc nulls last,
+                raw_campaign_id asc nulls last,
+                raw_event_type asc nulls last,
+                raw_occurred_at asc nulls last
+        ) as event_id_rank
+    from checked
+
+),
+
+final as (
+
+    select
+        *,
+        case
+            when row_defect is not null then row_defect
+            when event_id_rank > 1 then 'duplicate_event_id'
+        end as quarantine_reason
+    from ranked
+
+)
+
+select * from final

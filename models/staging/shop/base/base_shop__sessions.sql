@@ -1,0 +1,110 @@
+-- Every raw session row, typed, with the reason it cannot be used (NULL = usable).
+with
+
+source as (
+
+    select * from {{ source('shop', 'sessions') }}
+
+),
+
+typed as (
+
+    select
+        -- raw text, kept for the quarantine
+        session_id as raw_session_id,
+        visitor_id as raw_visitor_id,
+        customer_id as raw_customer_id,
+        email as raw_email,
+        started_at as raw_started_at,
+        ended_at as raw_ended_at,
+        device as raw_device,
+        channel as raw_channel,
+        page_views as raw_page_views,
+        cart_adds as raw_cart_adds,
+        cart_value as raw_cart_value,
+        order_id as raw_order_id,
+
+        -- ids
+        nullif(trim(session_id), '') as session_id,
+        nullif(trim(visitor_id), '') as visitor_id,
+        nullif(trim(customer_id), '') as customer_id,
+        {{ normalize_email('email') }} as email,
+        nullif(trim(order_id), '') as order_id,
+
+        -- attributes
+        coalesce({{ normalize_enum('device') }}, 'unknown') as device,
+        coalesce({{ normalize_enum('channel') }}, 'unknown') as channel,
+
+        -- counts and amounts
+        {{ safe_try_cast_integer('page_views') }} as page_views,
+        {{ safe_try_cast_integer('cart_adds') }} as cart_adds,
+        {{ safe_try_cast('trim(cart_value)', dbt.type_numeric()) }} as cart_value,
+
+        -- timestamps
+        {{ to_utc_timestamp('started_at') }} as started_at,
+        {{ to_utc_timestamp('ended_at') }} as ended_at_or_null
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ first_failing_check([
+            ('session_id is null', 'missing_session_id'),
+            ('visitor_id is null', 'missing_visitor_id'),
+            ('email is not null and not ' ~ is_valid_email('email'), 'invalid_email'),
+            ('started_at is null', 'invalid_started_at'),
+            ('started_at > ' ~ future_cutoff(), 'future_started_at'),
+            ("ended_at_or_null is null and nullif(trim(raw_ended_at), '') is not null", 'invalid_ended_at'),
+            ('ended_at_or_null > ' ~ future_cutoff(), 'future_ended_at'),
+            ('page_views is null', 'invalid_page_views'),
+            ('page_views < 0', 'negative_page_views'),
+            ('cart_adds is null', 'invalid_cart_adds'),
+            ('cart_adds < 0', 'negative_cart_adds'),
+            ("cart_value is null and nullif(trim(raw_cart_value), '') is not null", 'invalid_cart_value'),
+            ('cart_value < 0', 'negative_cart_value'),
+        ]) }} as row_defect
+    from typed
+
+),
+
+ranked as (
+
+    -- A repeated session_id keeps its earliest row; raw values break ties deterministically.
+    select
+        *,
+        row_number() over (
+            partition by session_id, row_defect
+            order by
+                started_at asc nulls last,
+                raw_ended_at asc nulls last,
+                raw_visitor_id asc nulls last,
+                raw_order_id asc nulls last,
+                raw_email asc nulls last,
+                raw_customer_id asc nulls last,
+                raw_cart_adds asc nulls last,
+                raw_page_views asc nulls last,
+                raw_cart_value asc nulls last,
+                raw_device asc nulls last,
+                raw_channel asc nulls last
+        ) as session_id_rank
+    from checked
+
+),
+
+final as (
+
+    select
+        *,
+        case
+            when row_defect is not null then row_defect
+            when session_id_rank > 1 then 'duplicate_session_id'
+        end as quarantine_reason
+    from ranked
+
+)
+
+select * from final

@@ -1,0 +1,30 @@
+-- Raw email_events rows that cannot be used, with the reason, the raw values as text and the load time.
+with
+
+rejected as (
+
+    select * from {{ ref('base_shop__email_events') }}
+    where quarantine_reason is not null
+
+),
+
+final as (
+
+    select
+        -- lineage
+        'email_events' as source_name,
+        quarantine_reason,
+        {{ run_loaded_at() }} as quarantined_at,
+
+        -- raw values
+        raw_event_id as event_id,
+        raw_email as email,
+        raw_campaign_id as campaign_id,
+        raw_event_type as event_type,
+        raw_occurred_at as occurred_at
+
+    from rejected
+
+)
+
+select * from final

@@ -1,0 +1,31 @@
+-- Raw newsletter_signups rows that cannot be used, with the reason, the raw values as text and the load time.
+with
+
+rejected as (
+
+    select * from {{ ref('base_shop__newsletter_signups') }}
+    where quarantine_reason is not null
+
+),
+
+final as (
+
+    select
+        -- lineage
+        'newsletter_signups' as source_name,
+        quarantine_reason,
+        {{ run_loaded_at() }} as quarantined_at,
+
+        -- raw values
+        raw_signup_id as signup_id,
+        raw_email as email,
+        raw_signed_up_at as signed_up_at,
+        -- the contract names this column `source`
+        raw_source as source,  -- noqa: RF04
+        raw_unsubscribed_at as unsubscribed_at
+
+    from rejected
+
+)
+
+select * from final

@@ -1,0 +1,29 @@
+with
+
+base as (
+
+    select * from {{ ref('base_shop__orders') }}
+    where quarantine_reason is null
+
+),
+
+final as (
+
+    select
+        -- ids
+        order_id,
+        customer_id,
+        email,
+
+        -- attributes
+        status,
+        amount,
+
+        -- timestamps
+        ordered_at
+
+    from base
+
+)
+
+select * from final
