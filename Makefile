@@ -34,6 +34,9 @@ lint-sql: setup
 pytest: setup
 	$(BIN)/pytest
 
+bench: setup  ## scale benchmark → docs/benchmarks.md (long; never part of `make test`)
+	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
+
 docs: setup
 	$(BIN)/dbt docs generate
 

@@ -1,0 +1,883 @@
+"""Benchmark the pipeline at scale: full build, nightly refresh, tests, a hand-written floor and a peer.
+
+For every scale (target number of orders) the script generates Parquet data once (cached under data/bench/),
+then measures, each phase in its own child process:
+
+  full_build  the driver's full-refresh build of every model, tests excluded
+  tests       the dbt tests on that build, timed separately
+  refresh     one more day of data appended, then the normal (incremental) build
+  floor       a hand-written DuckDB script computing the core of customer_lifecycle straight from the raw
+              files; its stage counts must equal the pipeline's
+  peer        lifetimes.utils.summary_data_from_transaction_data (pandas) on the same orders, compared with
+              the pipeline's BTYD columns
+
+A phase that takes under 60 s is repeated (median of --repeats runs, default 3). Time is wall-clock seconds
+of the child process (dbt's start-up included), except floor and peer, which report the time of their
+query / function call alone (so the comparison is as strict as possible for the pipeline). Peak memory is the
+maximum resident set size of the child process (os.wait4 → ru_maxrss, which covers the process and any
+children it waited for).
+
+Results are kept in docs/benchmarks.json (merged across runs, one entry per scale) and rendered into
+docs/benchmarks.md and docs/benchmarks.png. Text below the `<!-- notes -->` line of docs/benchmarks.md is
+hand-written and kept when the report is regenerated.
+
+    python scripts/benchmark.py                       # ~100k, ~1M, ~10M orders
+    python scripts/benchmark.py --scales 100k,1M      # a subset
+    python scripts/benchmark.py --smoke --out-dir /tmp/x   # tiny, for the test suite
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_GENERATOR = PROJECT_DIR / "scripts" / "generate_data.py"
+DRIVER = PROJECT_DIR / "scripts" / "run_pipeline.py"
+DATASETS = {
+    "orders": "ordered_at",
+    "sessions": "started_at",
+    "newsletter_signups": "signed_up_at",
+    "email_events": "occurred_at",
+}
+STAGES = ["prospect", "new", "repeat", "at_risk", "lapsed"]
+SLOW_SECONDS = 60.0
+DEFAULT_SCALES = "100k,1M,10M"
+SEED = 42
+CALIBRATION_CUSTOMERS = 3000
+NOTES_MARKER = "<!-- notes -->"
+
+# Lifecycle thresholds, the dbt vars' defaults (docs/lifecycle-definitions.md); the floor uses the same.
+MIN_INTERVAL_DAYS = 7
+AT_RISK_FACTOR = 1.1
+LAPSED_FACTOR = 2.0
+
+# Targets from the benchmark issue.
+TARGET_FULL_OVER_FLOOR = 2.5
+TARGET_REFRESH_OVER_FULL = 0.10
+TARGET_RSS_BYTES = 6 * 1024**3
+TARGET_GROWTH_1M_TO_10M = 12.0
+TARGET_SAMPLE_SECONDS = 30.0
+
+
+# --------------------------------------------------------------------------------------------------------
+# Child processes, timing and memory
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChildRun:
+    seconds: float
+    max_rss_bytes: int
+    payload: dict = field(default_factory=dict)
+
+
+def run_child(command: list[str], log_path: Path, env: dict | None = None, result_path: Path | None = None) -> ChildRun:
+    """Run one command, return its wall time, its peak RSS and (if it wrote one) its JSON result."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    if result_path is not None and result_path.exists():
+        result_path.unlink()
+    with log_path.open("w") as log:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # wait4 (not Popen.wait) so that the child's own resource usage comes back with its exit status.
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = log_path.read_text()[-4000:]
+        raise RuntimeError(f"{' '.join(command)} failed (exit {process.returncode}); log {log_path}:\n{tail}")
+    payload = json.loads(result_path.read_text()) if result_path is not None else {}
+    # Linux reports ru_maxrss in KiB.
+    return ChildRun(seconds=seconds, max_rss_bytes=usage.ru_maxrss * 1024, payload=payload)
+
+
+def repeated(measure, repeats: int, prepare=None) -> list[ChildRun]:
+    """Run `measure` once; if it took under SLOW_SECONDS run it until there are `repeats` runs."""
+    runs: list[ChildRun] = []
+    while True:
+        if prepare is not None:
+            prepare()
+        runs.append(measure())
+        if len(runs) >= repeats or runs[0].seconds >= SLOW_SECONDS:
+            return runs
+
+
+def summarise(runs: list[ChildRun], key: str | None = None) -> dict:
+    """Median seconds (of the payload's `key` when given, else the wall time), all runs, peak RSS."""
+    seconds = [run.payload[key] if key else run.seconds for run in runs]
+    return {
+        "seconds": statistics.median(seconds),
+        "runs": [round(s, 3) for s in seconds],
+        "wall_seconds": statistics.median(run.seconds for run in runs),
+        "max_rss_bytes": max(run.max_rss_bytes for run in runs),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------
+# Data: generation (cached) and the "one day less" copy for the nightly refresh
+# --------------------------------------------------------------------------------------------------------
+
+
+def parse_scale(label: str) -> int:
+    text = label.strip().lower()
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
+    number = text[:-1] if factor > 1 else text
+    return int(float(number) * factor)
+
+
+def generate(out_dir: Path, customers: int, log_dir: Path, generator: Path = DEFAULT_GENERATOR) -> dict:
+    """Generate clean Parquet data for `customers` into out_dir, unless the same data is already there."""
+    marker = out_dir / "benchmark_generation.json"
+    wanted = {"customers": customers, "seed": SEED, "format": "parquet", "dirty_share": 0}
+    if marker.exists() and json.loads(marker.read_text()) == wanted and (out_dir / "orders.parquet").exists():
+        return json.loads((out_dir / "generation_summary.json").read_text())
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    command = [
+        sys.executable,
+        str(generator),
+        "--out",
+        str(out_dir),
+        "--customers",
+        str(customers),
+        "--seed",
+        str(SEED),
+        "--format",
+        "parquet",
+        "--dirty-share",
+        "0",
+    ]
+    run = run_child(command, log_dir / f"generate-{customers}.log")
+    wanted["generation_seconds"] = round(run.seconds, 1)
+    marker.write_text(json.dumps({k: v for k, v in wanted.items() if k != "generation_seconds"}))
+    summary = json.loads((out_dir / "generation_summary.json").read_text())
+    summary["benchmark_generation_seconds"] = wanted["generation_seconds"]
+    (out_dir / "generation_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def utc_date_expression(column: str, column_type: str) -> str:
+    """SQL for the UTC calendar date of a raw timestamp column, whatever type the Parquet file gave it."""
+    quoted = f'"{column}"'
+    if column_type.upper().startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"cast(timezone('UTC', {quoted}) as date)"
+    if column_type.upper().startswith("TIMESTAMP"):
+        return f"cast({quoted} as date)"
+    if column_type.upper() == "DATE":
+        return quoted
+    return f"cast(timezone('UTC', try_cast(trim(cast({quoted} as varchar)) as timestamptz)) as date)"
+
+
+def column_types(con, path: Path) -> dict[str, str]:
+    rows = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+    return {name: column_type for name, column_type, *_ in rows}
+
+
+def split_last_day(full_dir: Path, before_dir: Path) -> str:
+    """Copy full_dir to before_dir without the rows of the last order day (UTC); return that day."""
+    import duckdb
+
+    marker = before_dir / "benchmark_split.json"
+    if marker.exists() and (full_dir / "benchmark_generation.json").stat().st_mtime <= marker.stat().st_mtime:
+        return json.loads(marker.read_text())["last_day"]
+    if before_dir.exists():
+        shutil.rmtree(before_dir)
+    before_dir.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    orders = full_dir / "orders.parquet"
+    last_day_sql = utc_date_expression("ordered_at", column_types(con, orders)["ordered_at"])
+    [(last_day,)] = con.execute(f"select max({last_day_sql}) from read_parquet(?)", [str(orders)]).fetchall()
+    for dataset, time_column in DATASETS.items():
+        source = full_dir / f"{dataset}.parquet"
+        day = utc_date_expression(time_column, column_types(con, source)[time_column])
+        # Rows whose timestamp does not parse stay (they are quarantined either way).
+        con.execute(
+            f"copy (select * from read_parquet('{source}') where {day} is null or {day} < date '{last_day}') "
+            f"to '{before_dir / f'{dataset}.parquet'}' (format parquet)"
+        )
+    con.close()
+    marker.write_text(json.dumps({"last_day": str(last_day)}))
+    return str(last_day)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The pipeline (driver / dbt) as child processes
+# --------------------------------------------------------------------------------------------------------
+
+
+def dbt_env(raw_dir: Path, database: Path, work_dir: Path) -> dict:
+    return {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"),
+        "LIFECYCLE_RAW_DIR": str(raw_dir),
+        "LIFECYCLE_DUCKDB_PATH": str(database),
+        "DBT_TARGET_PATH": str(work_dir / "dbt-target"),
+        "DBT_LOG_PATH": str(work_dir / "dbt-logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def dbt_command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(PROJECT_DIR)]
+
+
+def build_command(full_refresh: bool) -> list[str]:
+    """The build of every model, tests excluded: full refresh or the normal (incremental) build."""
+    return dbt_command("run", *(["--full-refresh"] if full_refresh else []))
+
+
+def remove_database(database: Path) -> None:
+    for path in (database, database.with_name(database.name + ".wal")):
+        if path.exists():
+            path.unlink()
+
+
+def slowest_models(work_dir: Path, top: int = 8) -> list[list]:
+    run_results = work_dir / "dbt-target" / "run_results.json"
+    if not run_results.exists():
+        return []
+    results = json.loads(run_results.read_text())["results"]
+    ranked = sorted(results, key=lambda r: r.get("execution_time") or 0, reverse=True)[:top]
+    return [[r["unique_id"].split(".")[-1], round(r.get("execution_time") or 0, 2)] for r in ranked]
+
+
+def stage_counts(database: Path) -> dict[str, int]:
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute(
+            "select lifecycle_stage, count(*) from marts.customer_lifecycle group by lifecycle_stage"
+        ).fetchall()
+    return {stage: count for stage, count in rows}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Floor: the core of customer_lifecycle in one hand-written DuckDB statement
+# --------------------------------------------------------------------------------------------------------
+
+
+def floor_sql(raw_dir: Path, types: dict[str, dict[str, str]]) -> str:
+    """One CREATE TABLE … AS statement, straight from the raw Parquet files.
+
+    Same definitions as docs/lifecycle-definitions.md and rfm-segments.md: as-of = latest order date;
+    purchases = completed orders; a purchase day is a UTC date; expected interval = max(avg gap, floor) for
+    repeat buyers and the median first-to-second gap (same floor) for one-time buyers; stages by
+    overdue_ratio; RFM = 1 + floor(5 × percent_rank) in the better direction, capped at 5. Persons are
+    normalised emails seen on orders, identified sessions or signups up to the as-of date (a session linked
+    only through a customer_id or visitor_id belongs to an email that is already seen elsewhere). It relies on
+    clean data (the benchmark generates it with --dirty-share 0): no quarantine rules, no de-duplication.
+    DuckDB-only syntax is fine here: this is the yardstick, not a model.
+    """
+
+    def read(dataset: str) -> str:
+        return f"read_parquet('{raw_dir / f'{dataset}.parquet'}')"
+
+    def timestamp(dataset: str, column: str) -> str:
+        column_type = types[dataset][column].upper()
+        if column_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            return f"timezone('UTC', {column})"
+        if column_type.startswith("TIMESTAMP"):
+            return column
+        return f"timezone('UTC', cast({column} as timestamptz))"
+
+    def email(dataset: str) -> str:
+        return "lower(trim(email))"
+
+    amount = "amount" if types["orders"]["amount"].upper().startswith("DECIMAL") else "cast(amount as decimal(18, 2))"
+    return f"""
+create or replace table floor_lifecycle as
+with
+orders as (
+    select {email("orders")} as email, lower(trim(status)) as status, {amount} as amount,
+        {timestamp("orders", "ordered_at")} as ordered_at
+    from {read("orders")}
+),
+as_of as (
+    select cast(max(ordered_at) as date) as as_of_date, cast(max(ordered_at) as date) + 1 as as_of_end
+    from orders
+),
+known as (
+    select email from orders, as_of where ordered_at < as_of_end
+    union
+    select {email("sessions")} from {read("sessions")}, as_of
+    where email is not null and {timestamp("sessions", "started_at")} < as_of_end
+    union
+    select {email("newsletter_signups")} from {read("newsletter_signups")}, as_of
+    where {timestamp("newsletter_signups", "signed_up_at")} < as_of_end
+),
+days as (
+    select email, cast(ordered_at as date) as purchase_date, count(*) as orders, sum(amount) as amount
+    from orders, as_of
+    where status = 'completed' and ordered_at < as_of_end
+    group by all
+),
+gaps as (
+    select *, purchase_date - lag(purchase_date) over (partition by email order by purchase_date) as gap
+    from days
+),
+buyers as (
+    select
+        email,
+        count(*) as purchase_days,
+        sum(orders) as order_count,
+        sum(amount) as net_revenue,
+        min(purchase_date) as first_order_date,
+        max(purchase_date) as last_order_date,
+        coalesce((sum(amount) - arg_min(amount, purchase_date)) / nullif(count(*) - 1, 0), 0)
+            as avg_repeat_order_value,
+        avg(gap) as avg_interval_days,
+        median(gap) as median_interval_days,
+        stddev_samp(gap) as stddev_interval_days,
+        arg_min(gap, purchase_date) filter (where gap is not null) as first_gap_days
+    from gaps
+    group by email
+),
+one_time_interval as (
+    select greatest(coalesce(median(first_gap_days), {MIN_INTERVAL_DAYS}), {MIN_INTERVAL_DAYS}) as days
+    from buyers
+    where purchase_days > 1
+),
+facts as (
+    select
+        buyers.*,
+        purchase_days - 1 as frequency,
+        last_order_date - first_order_date as recency_days,
+        as_of_date - first_order_date as tenure_days,
+        as_of_date - last_order_date as days_since_last_order,
+        case when purchase_days = 1 then one_time_interval.days
+            else greatest(avg_interval_days, {MIN_INTERVAL_DAYS}) end as expected_interval_days
+    from buyers, as_of, one_time_interval
+),
+scored as (
+    select
+        *,
+        days_since_last_order / expected_interval_days as overdue_ratio,
+        case
+            when days_since_last_order / expected_interval_days > {LAPSED_FACTOR} then 'lapsed'
+            when days_since_last_order / expected_interval_days > {AT_RISK_FACTOR} then 'at_risk'
+            when purchase_days = 1 then 'new'
+            else 'repeat'
+        end as lifecycle_stage,
+        least(5, 1 + floor(5 * percent_rank() over (order by days_since_last_order desc))) as r_score,
+        least(5, 1 + floor(5 * percent_rank() over (order by order_count))) as f_score,
+        least(5, 1 + floor(5 * percent_rank() over (order by net_revenue))) as m_score
+    from facts
+)
+select * from scored
+union all by name
+select email, 'prospect' as lifecycle_stage
+from known
+where email not in (select email from buyers)
+"""
+
+
+def floor_child(raw_dir: Path, database: Path, result_path: Path) -> None:
+    import duckdb
+
+    remove_database(database)
+    con = duckdb.connect(str(database))
+    con.execute("set TimeZone = 'UTC'")
+    types = {dataset: column_types(con, raw_dir / f"{dataset}.parquet") for dataset in DATASETS}
+    sql = floor_sql(raw_dir, types)
+    start = time.perf_counter()
+    con.execute(sql)
+    seconds = time.perf_counter() - start
+    counts = dict(con.execute("select lifecycle_stage, count(*) from floor_lifecycle group by all").fetchall())
+    con.close()
+    result_path.write_text(json.dumps({"seconds": seconds, "stage_counts": counts}))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Peer: lifetimes' BTYD summary on the same orders
+# --------------------------------------------------------------------------------------------------------
+
+
+def peer_child(raw_dir: Path, out_path: Path, result_path: Path) -> None:
+    import pandas as pd
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    start = time.perf_counter()
+    orders = pd.read_parquet(raw_dir / "orders.parquet", columns=["email", "status", "ordered_at", "amount"])
+    ordered_at = orders["ordered_at"]
+    if not pd.api.types.is_datetime64_any_dtype(ordered_at):
+        ordered_at = pd.to_datetime(ordered_at, utc=True, format="ISO8601")
+    if getattr(ordered_at.dt, "tz", None) is not None:
+        ordered_at = ordered_at.dt.tz_convert("UTC").dt.tz_localize(None)
+    completed = orders["status"].str.strip().str.lower() == "completed"
+    transactions = pd.DataFrame(
+        {
+            "email": orders["email"].str.strip().str.lower()[completed],
+            "ordered_at": ordered_at[completed],
+            "amount": pd.to_numeric(orders["amount"][completed]).astype("float64"),
+        }
+    )
+    as_of_date = ordered_at.max().normalize()
+    load_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    summary = summary_data_from_transaction_data(
+        transactions,
+        "email",
+        "ordered_at",
+        monetary_value_col="amount",
+        observation_period_end=as_of_date,
+        freq="D",
+    )
+    seconds = time.perf_counter() - start
+    summary.reset_index().to_parquet(out_path, index=False)
+    result_path.write_text(
+        json.dumps({"seconds": seconds, "load_seconds": load_seconds, "customers": int(len(summary))})
+    )
+
+
+def compare_with_peer(database: Path, peer_path: Path) -> dict:
+    """Join lifetimes' summary to marts.customer_lifecycle on customer_key = md5(email); count mismatches."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        [row] = con.execute(
+            f"""
+            with peer as (select md5(email) as customer_key, * from read_parquet('{peer_path}')),
+            ours as (select * from marts.customer_lifecycle where frequency is not null)
+            select
+                (select count(*) from peer) as peer_rows,
+                (select count(*) from ours) as our_rows,
+                count(*) as joined,
+                sum(case when peer.frequency <> ours.frequency or peer.recency <> ours.recency_days
+                    or peer.T <> ours.tenure_days then 1 else 0 end) as day_mismatches,
+                max(abs(peer.monetary_value - cast(ours.avg_repeat_order_value as double))) as max_monetary_diff
+            from peer join ours using (customer_key)
+            """
+        ).fetchall()
+    keys = ["peer_rows", "our_rows", "joined", "day_mismatches", "max_monetary_diff"]
+    result = dict(zip(keys, row, strict=True))
+    result["max_monetary_diff"] = float(result["max_monetary_diff"] or 0.0)
+    result["match"] = (
+        result["peer_rows"] == result["our_rows"] == result["joined"]
+        and result["day_mismatches"] == 0
+        and result["max_monetary_diff"] < 0.01
+    )
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------
+# One scale
+# --------------------------------------------------------------------------------------------------------
+
+
+def file_size(path: Path) -> int:
+    wal = path.with_name(path.name + ".wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def prepare_data(label: str, customers: int, data_dir: Path, work_dir: Path, generator: Path) -> tuple[dict, str]:
+    """Generated data for one scale (cached) and its copy without the last day; returns summary, last day."""
+    full_raw, before_raw = data_dir / label / "full", data_dir / label / "before"
+    print(f"[{label}] data: {customers} customers → {full_raw}", flush=True)
+    summary = generate(full_raw, customers, work_dir / label / "logs", generator)
+    return summary, split_last_day(full_raw, before_raw)
+
+
+def benchmark_scale(label: str, customers: int, data_dir: Path, work_dir: Path, repeats: int, generator: Path) -> dict:
+    full_raw, before_raw = data_dir / label / "full", data_dir / label / "before"
+    work = work_dir / label
+    work.mkdir(parents=True, exist_ok=True)
+    logs = work / "logs"
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    summary, last_day = prepare_data(label, customers, data_dir, work_dir, generator)
+    rows = {dataset: int(summary["rows"][dataset]) for dataset in DATASETS}
+    result: dict = {
+        "label": label,
+        "customers": customers,
+        "rows": rows,
+        "last_day": last_day,
+        "generation_seconds": summary.get("benchmark_generation_seconds"),
+        "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "repeats": repeats,
+    }
+
+    full_db = work / "full.duckdb"
+    env_full = dbt_env(full_raw, full_db, work)
+    log(f"[{label}] full build")
+    runs = repeated(
+        lambda: run_child(build_command(full_refresh=True), logs / "full_build.log", env_full),
+        repeats,
+        prepare=lambda: remove_database(full_db),
+    )
+    result["full_build"] = summarise(runs)
+    result["slowest_models"] = slowest_models(work)
+    result["database_bytes"] = file_size(full_db)
+
+    log(f"[{label}] tests")
+    runs = repeated(lambda: run_child(dbt_command("test"), logs / "tests.log", env_full), repeats)
+    result["tests"] = summarise(runs)
+    counts = stage_counts(full_db)
+    result["pipeline_stage_counts"] = counts
+
+    log(f"[{label}] nightly refresh (base build on data up to the day before {last_day})")
+    base_db, refresh_db = work / "before.duckdb", work / "refresh.duckdb"
+    remove_database(base_db)
+    base = run_child(build_command(full_refresh=True), logs / "base_build.log", dbt_env(before_raw, base_db, work))
+    result["base_build_seconds"] = base.seconds
+
+    def reset_refresh_db() -> None:
+        remove_database(refresh_db)
+        shutil.copyfile(base_db, refresh_db)
+
+    env_refresh = dbt_env(full_raw, refresh_db, work)
+    runs = repeated(
+        lambda: run_child(build_command(full_refresh=False), logs / "refresh.log", env_refresh),
+        repeats,
+        prepare=reset_refresh_db,
+    )
+    result["refresh"] = summarise(runs)
+    result["refresh_slowest_models"] = slowest_models(work)
+    result["refresh_stage_counts"] = stage_counts(refresh_db)
+    result["refresh_matches_full_build"] = result["refresh_stage_counts"] == counts
+
+    log(f"[{label}] floor")
+    floor_db, floor_result = work / "floor.duckdb", work / "floor.json"
+    command = [sys.executable, __file__, "_floor", str(full_raw), str(floor_db), str(floor_result)]
+    runs = repeated(lambda: run_child(command, logs / "floor.log", result_path=floor_result), repeats)
+    result["floor"] = summarise(runs, key="seconds")
+    result["floor_stage_counts"] = runs[-1].payload["stage_counts"]
+    result["floor_matches_pipeline"] = result["floor_stage_counts"] == counts
+
+    log(f"[{label}] peer (lifetimes)")
+    peer_out, peer_result = work / "peer.parquet", work / "peer.json"
+    command = [sys.executable, __file__, "_peer", str(full_raw), str(peer_out), str(peer_result)]
+    runs = repeated(lambda: run_child(command, logs / "peer.log", result_path=peer_result), repeats)
+    result["peer"] = summarise(runs, key="seconds")
+    result["peer"]["load_seconds"] = statistics.median(run.payload["load_seconds"] for run in runs)
+    result["peer_comparison"] = compare_with_peer(full_db, peer_out)
+    return result
+
+
+def sample_build(work_dir: Path) -> dict:
+    """What `make run` does: the driver on the bundled sample, wall time including dbt's start-up."""
+    database = work_dir / "sample" / "sample.duckdb"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    remove_database(database)
+    command = [sys.executable, str(DRIVER), "--database", str(database)]
+    env = {**os.environ, "DBT_TARGET_PATH": str(database.parent / "dbt-target")}
+    env["DBT_LOG_PATH"] = str(database.parent / "dbt-logs")
+    run = run_child(command, database.parent / "sample.log", env)
+    return {"seconds": run.seconds, "max_rss_bytes": run.max_rss_bytes}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict:
+    import importlib.metadata as metadata
+
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    versions = {}
+    for package in ["dbt-core", "dbt-duckdb", "duckdb", "pandas", "lifetimes", "pyarrow"]:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 1024**3, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": versions,
+        "commit": commit or "unknown",
+    }
+
+
+def gib(n: int) -> str:
+    return f"{n / 1024**3:.2f} GiB"
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def scale_table(r: dict) -> list[str]:
+    full, refresh, tests, floor, peer = (r[k]["seconds"] for k in ["full_build", "refresh", "tests", "floor", "peer"])
+    total_rows = sum(r["rows"].values())
+    peer_cmp = r["peer_comparison"]
+
+    def runs(k: str) -> str:
+        return ", ".join(f"{s:.1f}" for s in r[k]["runs"])
+
+    lines = [
+        f"### {r['label']} orders ({r['rows']['orders']:,} orders, {r['customers']:,} customers generated)",
+        "",
+        f"Input rows: {', '.join(f'{k} {v:,}' for k, v in r['rows'].items())} (total {total_rows:,}). "
+        f"Measured {r['measured_at']}, last day {r['last_day']}.",
+        "",
+        "| phase | seconds (median) | runs | peak RSS |",
+        "|---|---:|---|---:|",
+        f"| full build (`dbt run --full-refresh`, tests excluded) | {full:.1f} | {runs('full_build')} "
+        f"| {gib(r['full_build']['max_rss_bytes'])} |",
+        f"| tests (`dbt test`) | {tests:.1f} | {runs('tests')} | {gib(r['tests']['max_rss_bytes'])} |",
+        f"| nightly refresh (+1 day, incremental `dbt run`) | {refresh:.1f} | {runs('refresh')} "
+        f"| {gib(r['refresh']['max_rss_bytes'])} |",
+        f"| floor (hand-written DuckDB SQL, query only) | {floor:.1f} | {runs('floor')} "
+        f"| {gib(r['floor']['max_rss_bytes'])} |",
+        f"| peer (lifetimes summary only; +{r['peer']['load_seconds']:.1f} s to load with pandas) | {peer:.1f} "
+        f"| {runs('peer')} | {gib(r['peer']['max_rss_bytes'])} |",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| full build / floor | {ratio(full, floor):.2f} × |",
+        f"| refresh / full build | {100 * ratio(refresh, full):.1f} % |",
+        f"| peer / full build | {ratio(peer, full):.2f} × |",
+        f"| rows per second, full build (all input rows) | {total_rows / full:,.0f} |",
+        f"| orders per second, full build | {r['rows']['orders'] / full:,.0f} |",
+        f"| database file | {gib(r['database_bytes'])} |",
+        f"| floor stage counts = pipeline's | {'yes' if r['floor_matches_pipeline'] else 'NO'} |",
+        f"| refresh stage counts = full build's | {'yes' if r['refresh_matches_full_build'] else 'NO'} |",
+        f"| lifetimes BTYD = ours ({peer_cmp['joined']:,} buyers joined; day mismatches "
+        f"{peer_cmp['day_mismatches']}, max monetary diff {peer_cmp['max_monetary_diff']:.4f}) "
+        f"| {'yes' if peer_cmp['match'] else 'NO'} |",
+        "",
+        "Stage counts: "
+        + ", ".join(f"{s} {r['pipeline_stage_counts'].get(s, 0):,}" for s in STAGES)
+        + ". Slowest models in the full build (s): "
+        + ", ".join(f"{name} {seconds}" for name, seconds in r["slowest_models"])
+        + ".",
+        "",
+    ]
+    return lines
+
+
+def targets_table(results: dict, sample: dict | None) -> list[str]:
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    by_orders = sorted(results.values(), key=lambda r: r["rows"]["orders"])
+    large = [r for r in by_orders if r["rows"]["orders"] >= 5_000_000]
+    if large:
+        r = large[-1]
+        full = r["full_build"]["seconds"]
+        checks = [
+            (
+                f"full build ≤ {TARGET_FULL_OVER_FLOOR} × floor ({r['label']})",
+                f"{ratio(full, r['floor']['seconds']):.2f} ×",
+                ratio(full, r["floor"]["seconds"]) <= TARGET_FULL_OVER_FLOOR,
+            ),
+            (
+                f"refresh ≤ {TARGET_REFRESH_OVER_FULL:.0%} of full build ({r['label']})",
+                f"{100 * ratio(r['refresh']['seconds'], full):.1f} %",
+                ratio(r["refresh"]["seconds"], full) <= TARGET_REFRESH_OVER_FULL,
+            ),
+            (
+                f"full build faster than lifetimes' summary ({r['label']})",
+                f"{full:.1f} s vs {r['peer']['seconds']:.1f} s",
+                full < r["peer"]["seconds"],
+            ),
+            (
+                f"peak RSS ≤ {gib(TARGET_RSS_BYTES)} ({r['label']}, full build)",
+                gib(r["full_build"]["max_rss_bytes"]),
+                r["full_build"]["max_rss_bytes"] <= TARGET_RSS_BYTES,
+            ),
+        ]
+    else:
+        checks = [("targets at ~10M orders", "not measured in this run", None)]
+    one_m = [r for r in by_orders if 500_000 <= r["rows"]["orders"] < 5_000_000]
+    if one_m and large:
+        growth = ratio(large[-1]["full_build"]["seconds"], one_m[-1]["full_build"]["seconds"])
+        orders_growth = ratio(large[-1]["rows"]["orders"], one_m[-1]["rows"]["orders"])
+        checks.append(
+            (
+                f"full build grows ≤ {TARGET_GROWTH_1M_TO_10M:.0f}× from ~1M to ~10M orders",
+                f"{growth:.1f}× for {orders_growth:.1f}× the orders",
+                growth <= TARGET_GROWTH_1M_TO_10M,
+            )
+        )
+    if sample:
+        checks.append(
+            (
+                f"sample build (`make run`) < {TARGET_SAMPLE_SECONDS:.0f} s wall",
+                f"{sample['seconds']:.1f} s",
+                sample["seconds"] < TARGET_SAMPLE_SECONDS,
+            )
+        )
+    for name, measured, met in checks:
+        lines.append(f"| {name} | {measured} | {'—' if met is None else ('yes' if met else '**no**')} |")
+    return lines
+
+
+def write_chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ordered = sorted(results.values(), key=lambda r: r["rows"]["orders"])
+    orders = [r["rows"]["orders"] for r in ordered]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    series = [
+        ("full_build", "full build", "o-"),
+        ("refresh", "nightly refresh", "s-"),
+        ("tests", "tests", "^-"),
+        ("floor", "floor (DuckDB SQL)", "d--"),
+        ("peer", "peer (lifetimes summary)", "x:"),
+    ]
+    for key, name, style in series:
+        axes.plot(orders, [r[key]["seconds"] for r in ordered], style, label=name)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("orders")
+    axes.set_ylabel("seconds (median)")
+    axes.set_title("customer_lifecycle: time vs rows")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_report(out_dir: Path, results: dict, sample: dict | None, machine: dict, command: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report, chart = out_dir / "benchmarks.md", out_dir / "benchmarks.png"
+    notes = ""
+    if report.exists() and NOTES_MARKER in report.read_text():
+        notes = report.read_text().split(NOTES_MARKER, 1)[1].strip()
+    write_chart(results, chart)
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `{command}` (scripts/benchmark.py); raw numbers in `benchmarks.json`.",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB RAM, {machine['os']}; "
+        f"Python {machine['python']}; {versions}; commit {machine['commit']}.",
+        "",
+        "How it is measured: each phase runs in its own child process; seconds are wall-clock (dbt's start-up "
+        "included) except floor and peer, which time only their query / function call. A phase under 60 s is "
+        "repeated and the median reported. Peak RSS is the child's maximum resident set size (`os.wait4`). "
+        "Data: scripts/generate_data.py, Parquet, clean (`--dirty-share 0`), seed 42, cached under data/bench/; "
+        "the refresh starts from a build on the same data without its last day, then adds that day.",
+        "",
+        f"![time vs rows]({chart.name})",
+        "",
+        "## Targets",
+        "",
+        *targets_table(results, sample),
+        "",
+        "## Per scale",
+        "",
+    ]
+    for r in sorted(results.values(), key=lambda r: r["rows"]["orders"]):
+        lines += scale_table(r)
+    if sample:
+        lines += [
+            f"Sample build (`scripts/run_pipeline.py` on data/sample, as `make run`): {sample['seconds']:.1f} s wall, "
+            f"peak RSS {gib(sample['max_rss_bytes'])}.",
+            "",
+        ]
+    lines += [NOTES_MARKER, "", notes, ""] if notes else [NOTES_MARKER, ""]
+    report.write_text("\n".join(lines))
+    return report
+
+
+# --------------------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------------------
+
+
+def orders_per_customer(data_dir: Path, work_dir: Path, generator: Path) -> float:
+    calibration = data_dir / "calibration"
+    summary = generate(calibration, CALIBRATION_CUSTOMERS, work_dir / "logs", generator)
+    return summary["rows"]["orders"] / CALIBRATION_CUSTOMERS
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default=DEFAULT_SCALES, help="target orders per scale, e.g. 100k,1M,10M")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per phase when a run takes under 60 s")
+    parser.add_argument("--data-dir", type=Path, default=PROJECT_DIR / "data" / "bench", help="generated data cache")
+    parser.add_argument("--work-dir", type=Path, default=None, help="databases and logs (default DATA_DIR/work)")
+    parser.add_argument("--out-dir", type=Path, default=PROJECT_DIR / "docs", help="where the report goes")
+    parser.add_argument("--generator", type=Path, default=DEFAULT_GENERATOR, help="data generator script")
+    parser.add_argument("--prepare-only", action="store_true", help="generate and split the data, measure nothing")
+    parser.add_argument("--skip-sample", action="store_true", help="do not time the sample build")
+    parser.add_argument("--report-only", action="store_true", help="re-render the report from benchmarks.json")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny scale, one run per phase (for the test suite; needs --out-dir)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_floor":
+        floor_child(Path(argv[1]), Path(argv[2]), Path(argv[3]))
+        return 0
+    if argv and argv[0] == "_peer":
+        peer_child(Path(argv[1]), Path(argv[2]), Path(argv[3]))
+        return 0
+
+    args = parse_args(argv)
+    work_dir = args.work_dir or args.data_dir / "work"
+    results_path = args.out_dir / "benchmarks.json"
+    stored = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results, sample = stored.get("scales", {}), stored.get("sample_build")
+    command = "python scripts/benchmark.py " + " ".join(argv)
+
+    if not args.report_only:
+        if args.smoke:
+            plan = [("smoke", 150)]
+            repeats = 1
+        else:
+            per_customer = orders_per_customer(args.data_dir, work_dir, args.generator)
+            plan = [(label, max(1, round(parse_scale(label) / per_customer))) for label in args.scales.split(",")]
+            repeats = args.repeats
+        if args.prepare_only:
+            for label, customers in plan:
+                prepare_data(label, customers, args.data_dir, work_dir, args.generator)
+            return 0
+        for label, customers in plan:
+            results[label] = benchmark_scale(label, customers, args.data_dir, work_dir, repeats, args.generator)
+            # Save after every scale, so a long run that is stopped keeps what it measured.
+            stored.update({"scales": results, "machine": machine_info()})
+            args.out_dir.mkdir(parents=True, exist_ok=True)
+            results_path.write_text(json.dumps(stored, indent=2, default=str))
+        if not args.skip_sample and not args.smoke:
+            sample = sample_build(work_dir)
+            stored["sample_build"] = sample
+            results_path.write_text(json.dumps(stored, indent=2, default=str))
+
+    report = write_report(args.out_dir, results, sample, stored.get("machine") or machine_info(), command)
+    print(f"Report: {report}")
+    mismatched = [label for label, r in results.items() if not r["floor_matches_pipeline"]]
+    if mismatched:
+        print(f"Floor stage counts differ from the pipeline's at: {', '.join(mismatched)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""scripts/benchmark.py --smoke: the whole benchmark on a tiny scale, so the script cannot rot.
+
+Measures nothing worth publishing (timings are not asserted); checks that every phase ran, that the report and
+chart were written, and that the hand-written floor and lifetimes agree with the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from dbt_harness import PROJECT_DIR
+
+PHASES = ["full_build", "tests", "refresh", "floor", "peer"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("benchmark_smoke")
+    out_dir = workdir / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_DIR / "scripts" / "benchmark.py"),
+            "--smoke",
+            "--data-dir",
+            str(workdir / "data"),
+            "--out-dir",
+            str(out_dir),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return workdir, out_dir, json.loads((out_dir / "benchmarks.json").read_text())
+
+
+def test_every_phase_was_measured(smoke_run):
+    _, _, stored = smoke_run
+    smoke = stored["scales"]["smoke"]
+    for phase in PHASES:
+        assert smoke[phase]["seconds"] > 0, phase
+        assert smoke[phase]["max_rss_bytes"] > 10 * 1024**2, phase
+        assert len(smoke[phase]["runs"]) == 1, phase
+    assert smoke["database_bytes"] > 0
+    assert smoke["rows"]["orders"] > 0
+
+
+def test_floor_stage_counts_matched_the_pipeline(smoke_run):
+    _, _, stored = smoke_run
+    smoke = stored["scales"]["smoke"]
+    assert smoke["floor_matches_pipeline"] is True
+    assert smoke["floor_stage_counts"] == smoke["pipeline_stage_counts"]
+    # 150 generated persons, every one of them in exactly one stage.
+    assert sum(smoke["pipeline_stage_counts"].values()) == 150
+    assert smoke["pipeline_stage_counts"].get("prospect", 0) > 0
+
+
+def test_refresh_and_peer_agree_with_the_full_build(smoke_run):
+    _, _, stored = smoke_run
+    smoke = stored["scales"]["smoke"]
+    assert smoke["refresh_matches_full_build"] is True
+    comparison = smoke["peer_comparison"]
+    assert comparison["match"] is True
+    assert comparison["joined"] == comparison["our_rows"] > 0
+    assert comparison["day_mismatches"] == 0
+
+
+def test_nightly_refresh_saw_exactly_one_more_day(smoke_run):
+    workdir, _, stored = smoke_run
+    last_day = stored["scales"]["smoke"]["last_day"]
+    import duckdb
+
+    full = workdir / "data" / "smoke" / "full" / "orders.parquet"
+    before = workdir / "data" / "smoke" / "before" / "orders.parquet"
+    day = "cast(timezone('UTC', cast(ordered_at as timestamptz)) as date)"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        [(full_last, full_rows)] = con.execute(f"select max({day}), count(*) from read_parquet('{full}')").fetchall()
+        [(before_last, last_day_rows)] = con.execute(
+            f"select max({day}), (select count(*) from read_parquet('{full}') where {day} = '{last_day}') "
+            f"from read_parquet('{before}')"
+        ).fetchall()
+        [(before_rows,)] = con.execute(f"select count(*) from read_parquet('{before}')").fetchall()
+    assert str(full_last) == last_day
+    assert before_last < full_last
+    assert last_day_rows > 0
+    assert before_rows == full_rows - last_day_rows
+
+
+def test_report_and_chart_were_written(smoke_run):
+    _, out_dir, _ = smoke_run
+    report = (out_dir / "benchmarks.md").read_text()
+    for heading in ["full build", "tests", "nightly refresh", "floor", "peer", "peak RSS", "rows per second"]:
+        assert heading in report, heading
+    assert "## Targets" in report
+    assert "smoke orders" in report
+    chart = out_dir / "benchmarks.png"
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
