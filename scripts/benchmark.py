@@ -284,6 +284,22 @@ def slowest_models(work_dir: Path, top: int = 8) -> list[list]:
     return [[r["unique_id"].split(".")[-1], round(r.get("execution_time") or 0, 2)] for r in ranked]
 
 
+# Buyers per (R, F, M) score combination, e.g. {"5-3-4": 120}: compares the floor's RFM with the pipeline's.
+RFM_COUNTS_SQL = """
+select concat_ws('-', cast(r_score as integer), cast(f_score as integer), cast(m_score as integer)), count(*)
+from {table}
+where r_score is not null
+group by all
+"""
+
+
+def rfm_counts(database: Path) -> dict[str, int]:
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return dict(con.execute(RFM_COUNTS_SQL.format(table="marts.customer_lifecycle")).fetchall())
+
+
 def has_lifecycle_mart(database: Path) -> bool:
     import duckdb
 
@@ -440,8 +456,9 @@ def floor_child(raw_dir: Path, database: Path, result_path: Path) -> None:
     con.execute(sql)
     seconds = time.perf_counter() - start
     counts = dict(con.execute("select lifecycle_stage, count(*) from floor_lifecycle group by all").fetchall())
+    rfm = con.execute(RFM_COUNTS_SQL.format(table="floor_lifecycle")).fetchall()
     con.close()
-    result_path.write_text(json.dumps({"seconds": seconds, "stage_counts": counts}))
+    result_path.write_text(json.dumps({"seconds": seconds, "stage_counts": counts, "rfm_counts": dict(rfm)}))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -614,6 +631,9 @@ def benchmark_scale(
         result["floor"] = summarise(runs, key="seconds")
         result["floor_stage_counts"] = runs[-1].payload["stage_counts"]
         result["floor_matches_pipeline"] = None if counts is None else result["floor_stage_counts"] == counts
+        result["floor_rfm_matches_pipeline"] = (
+            None if counts is None else runs[-1].payload["rfm_counts"] == rfm_counts(full_db)
+        )
 
     if "peer" in phases:
         log("peer (lifetimes)")
@@ -737,6 +757,9 @@ def scale_table(r: dict) -> list[str]:
     ]
     if "floor" in r:
         lines.append(f"| floor stage counts = pipeline's | {yes_no(r['floor_matches_pipeline'])} |")
+        lines.append(
+            f"| floor RFM scores (buyers per R-F-M) = pipeline's | {yes_no(r.get('floor_rfm_matches_pipeline'))} |"
+        )
     if "refresh" in r:
         lines.append(f"| refresh stage counts = full build's | {yes_no(r['refresh_matches_full_build'])} |")
     if "peer" in r:

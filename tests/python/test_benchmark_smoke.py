@@ -53,6 +53,7 @@ def test_floor_stage_counts_matched_the_pipeline(smoke_run):
     _, _, stored = smoke_run
     smoke = stored["scales"]["smoke"]
     assert smoke["floor_matches_pipeline"] is True
+    assert smoke["floor_rfm_matches_pipeline"] is True
     assert smoke["floor_stage_counts"] == smoke["pipeline_stage_counts"]
     # 150 generated persons, every one of them in exactly one stage.
     assert sum(smoke["pipeline_stage_counts"].values()) == 150
