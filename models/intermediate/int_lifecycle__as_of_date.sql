@@ -2,9 +2,11 @@
 -- valid order (any status). as_of_end_at is the exclusive upper bound for every timestamp.
 {%- set as_of_date = var('as_of_date', none) %}
 {%- if as_of_date %}
-    {%- set as_of_expression = "cast('" ~ as_of_date ~ "' as date)" %}
+    {%- set as_of_expression = "max(cast('" ~ as_of_date ~ "' as date))" %}
+    {%- set as_of_relation = 'one_row' %}
 {%- else %}
-    {%- set as_of_expression = 'cast(max(ordered_at) as date)' %}
+    {%- set as_of_expression = 'max(cast(ordered_at as date))' %}
+    {%- set as_of_relation = 'orders' %}
 {%- endif %}
 
 with
@@ -15,10 +17,16 @@ orders as (
 
 ),
 
+one_row as (
+
+    select 1 as row_number
+
+),
+
 as_of as (
 
     select {{ as_of_expression }} as as_of_date
-    from orders
+    from {{ as_of_relation }}
 
 ),
 

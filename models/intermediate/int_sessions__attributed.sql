@@ -77,7 +77,7 @@ final as (
 
         -- attribution
         attributed_by,
-        attributed_by = 'visitor_id' as is_stitched,
+        coalesce(attributed_by = 'visitor_id', false) as is_stitched,
 
         -- attributes
         device,
