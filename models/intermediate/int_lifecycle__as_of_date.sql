@@ -2,11 +2,9 @@
 -- valid order (any status). as_of_end_at is the exclusive upper bound for every timestamp.
 {%- set as_of_date = var('as_of_date', none) %}
 {%- if as_of_date %}
-    {%- set as_of_expression = "max(cast('" ~ as_of_date ~ "' as date))" %}
-    {%- set as_of_relation = 'one_row' %}
+    {%- set as_of_expression = "cast('" ~ as_of_date ~ "' as date)" %}
 {%- else %}
-    {%- set as_of_expression = 'max(cast(ordered_at as date))' %}
-    {%- set as_of_relation = 'orders' %}
+    {%- set as_of_expression = 'latest_order_date' %}
 {%- endif %}
 
 with
@@ -17,16 +15,20 @@ orders as (
 
 ),
 
-one_row as (
+-- An aggregate without group by: always exactly one row.
+latest_order as (
 
-    select 1 as row_number
+    select max(cast(ordered_at as date)) as latest_order_date
+    from orders
 
 ),
 
 as_of as (
 
-    select {{ as_of_expression }} as as_of_date
-    from {{ as_of_relation }}
+    select
+        latest_order_date,
+        {{ as_of_expression }} as as_of_date
+    from latest_order
 
 ),
 
@@ -35,7 +37,8 @@ final as (
     select
         -- dates
         as_of_date,
-        cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ dbt.type_timestamp() }}) as as_of_end_at
+        cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ dbt.type_timestamp() }}) as as_of_end_at,
+        latest_order_date
 
     from as_of
 
