@@ -95,9 +95,9 @@ final as (
         started_at,
         ended_at,
         cast(
-            {{ dbt.datediff('ended_at', 'as_of_end_at', 'minute') }}
+            {{ dbt.datediff('ended_at', 'as_of_end_at', 'second') }}
             as {{ type_double() }}
-        ) / 60 as hours_before_as_of_end
+        ) / 3600 as hours_before_as_of_end
 
     from flagged
 
