@@ -58,7 +58,12 @@ gap_summary as (
         customer_key,
         avg(cast(gap_days as {{ type_double() }})) as avg_interval_days,
         percentile_cont(0.5) within group (order by gap_days) as median_interval_days,
-        stddev_pop(cast(gap_days as {{ type_double() }})) as stddev_interval_days
+        -- Population standard deviation from exact integer sums (n·Σx² − (Σx)²) / n², so that re-runs give
+        -- identical values whatever order the rows are aggregated in.
+        sqrt(
+            cast(count(*) * sum(gap_days * gap_days) - sum(gap_days) * sum(gap_days) as {{ type_double() }})
+            / (count(*) * count(*))
+        ) as stddev_interval_days
     from purchase_gaps
     group by customer_key
 

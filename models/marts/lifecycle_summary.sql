@@ -38,7 +38,9 @@ per_stage as (
         count(*) as persons,
         sum(net_revenue) as net_revenue,
         sum(order_count) as orders,
-        avg(expected_interval_days) as avg_expected_interval_days
+        -- Averaged as exact decimals: a sum of doubles depends on the order rows arrive in, and re-runs on the
+        -- same data must give identical figures.
+        avg(cast(expected_interval_days as {{ dbt.type_numeric() }})) as avg_expected_interval_days
     from lifecycle
     group by lifecycle_stage
 
