@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -151,7 +152,9 @@ def parse_scale(label: str) -> int:
 def generate(out_dir: Path, customers: int, log_dir: Path, generator: Path = DEFAULT_GENERATOR) -> dict:
     """Generate clean Parquet data for `customers` into out_dir, unless the same data is already there."""
     marker = out_dir / "benchmark_generation.json"
-    wanted = {"customers": customers, "seed": SEED, "format": "parquet", "dirty_share": 0}
+    # The generator's own text is part of the cache key: a changed generator makes new data.
+    generator_sha = hashlib.sha256(generator.read_bytes()).hexdigest()[:16]
+    wanted = {"customers": customers, "seed": SEED, "format": "parquet", "dirty_share": 0, "generator": generator_sha}
     if marker.exists() and json.loads(marker.read_text()) == wanted and (out_dir / "orders.parquet").exists():
         return json.loads((out_dir / "generation_summary.json").read_text())
     if out_dir.exists():
