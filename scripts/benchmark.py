@@ -199,6 +199,18 @@ def column_types(con, path: Path) -> dict[str, str]:
     return {name: column_type for name, column_type, *_ in rows}
 
 
+def last_order_day(full_dir: Path) -> str:
+    """The latest UTC order date in full_dir (the as-of date of a build on it)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        orders = full_dir / "orders.parquet"
+        day = utc_date_expression("ordered_at", column_types(con, orders)["ordered_at"])
+        [(last_day,)] = con.execute(f"select max({day}) from read_parquet(?)", [str(orders)]).fetchall()
+    return str(last_day)
+
+
 def split_last_day(full_dir: Path, before_dir: Path) -> str:
     """Copy full_dir to before_dir without the rows of the last order day (UTC); return that day."""
     import duckdb
@@ -547,12 +559,17 @@ def file_size(path: Path) -> int:
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def prepare_data(label: str, customers: int, data_dir: Path, work_dir: Path, generator: Path) -> tuple[dict, str]:
-    """Generated data for one scale (cached) and its copy without the last day; returns summary, last day."""
+def prepare_data(
+    label: str, customers: int, data_dir: Path, work_dir: Path, generator: Path, split: bool = True
+) -> tuple[dict, str]:
+    """Generated data for one scale (cached) and, with `split`, its copy without the last day (for the
+    nightly refresh); returns the generation summary and the last order day."""
     full_raw, before_raw = data_dir / label / "full", data_dir / label / "before"
     print(f"[{label}] data: {customers} customers → {full_raw}", flush=True)
     summary = generate(full_raw, customers, work_dir / label / "logs", generator)
-    return summary, split_last_day(full_raw, before_raw)
+    if split:
+        return summary, split_last_day(full_raw, before_raw)
+    return summary, last_order_day(full_raw)
 
 
 def benchmark_scale(
@@ -565,7 +582,7 @@ def benchmark_scale(
     def log(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} [{label}] {message}", flush=True)
 
-    summary, last_day = prepare_data(label, customers, data_dir, work_dir, generator)
+    summary, last_day = prepare_data(label, customers, data_dir, work_dir, generator, split="refresh" in phases)
     rows = {dataset: int(summary["rows"][dataset]) for dataset in DATASETS}
     result: dict = {
         "label": label,
