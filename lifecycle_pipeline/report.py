@@ -262,8 +262,8 @@ def section_quarantine(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     ).fetchall()
     if not by_reason:
         return "<p>No rows were quarantined.</p>" + table
-    fig, ax = plt.subplots(figsize=(9, 0.35 * len(by_reason) + 1.2))
-    bars = ax.barh([r for r, _ in by_reason], [n for _, n in by_reason], color="#b55d5d")
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(by_reason) + 1.0))
+    bars = ax.barh([r for r, _ in by_reason], [n for _, n in by_reason], color="#b55d5d", height=0.6)
     _label_bars(ax, bars, [f"{n:,}" for _, n in by_reason])
     ax.invert_yaxis()
     ax.set_title("Quarantined rows by source and reason (top 15)")
