@@ -8,6 +8,7 @@ file); the driver listens to dbt's structured events instead: `ConcurrencyLine` 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 import time
@@ -67,6 +68,12 @@ class Progress:
 
     # dbt calls this from its worker threads with an EventMsg (fields `info` and `data`).
     def __call__(self, event) -> None:
+        try:
+            self._handle(event)
+        except Exception:  # a display problem must never break the dbt run
+            self.enabled = False
+
+    def _handle(self, event) -> None:
         name = event.info.name
         with self._lock:
             if name == "ConcurrencyLine":
@@ -98,15 +105,16 @@ class Progress:
         total = self.total or "?"
         if self.interactive:
             current = next(iter(self.running.values()), "") if finished else what.split(" ", 1)[1]
+            width = shutil.get_terminal_size((120, 20)).columns - 1
             line = f"dbt {self.done}/{total} done  {self.elapsed()}  {current}"
-            self.stream.write("\r" + line[:119].ljust(119))
+            self.stream.write("\r" + line[:width].ljust(width))
         elif finished:
             self.stream.write(f"{time.strftime('%H:%M:%S')} dbt [{self.done}/{total}] {what} ({self.elapsed()})\n")
         self.stream.flush()
 
     def close(self) -> None:
         if self.enabled and self.interactive:
-            self.stream.write("\r" + " " * 119 + "\r")
+            self.stream.write("\r" + " " * (shutil.get_terminal_size((120, 20)).columns - 1) + "\r")
             self.stream.flush()
 
 
