@@ -186,6 +186,7 @@ def phase_validate(run: Run, con: duckdb.DuckDBPyConnection) -> None:
 def phase_publish(run: Run, con: duckdb.DuckDBPyConnection) -> str | None:
     """Export Parquet and render the report from the work copy; returns the report HTML (written later)."""
     run.summary["status"] = "succeeded"  # every check passed; only writing the outputs is left
+    run.summary["phases"] = run.phases  # the report shows the phases measured so far
     run.summary["outputs"] = {"database": str(run.database)}
     if run.args.export_dir:
         export_dir = run.args.export_dir.resolve()

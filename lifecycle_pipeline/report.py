@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # no display needed; must come before pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import PROJECT_DIR  # noqa: E402
 from .checks import STAGES, table_exists  # noqa: E402
@@ -57,12 +58,14 @@ def _svg(fig) -> str:
     return text[text.index("<svg") :]
 
 
-def _table(headers: list[str], rows: list[list], numeric_from: int = 1) -> str:
+def _table(headers: list[str], rows: list[list], numeric: set[int] | None = None) -> str:
+    """An HTML table; columns whose index is in `numeric` are right-aligned (default: all but the first)."""
+    numeric = set(range(1, len(headers))) if numeric is None else numeric
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = "".join(
-            f'<td class="num">{_esc(v)}</td>' if i >= numeric_from else f"<td>{_esc(v)}</td>" for i, v in enumerate(row)
+            f'<td class="num">{_esc(v)}</td>' if i in numeric else f"<td>{_esc(v)}</td>" for i, v in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -113,6 +116,7 @@ def section_stages(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     left.set_xlabel("persons")
     left.invert_yaxis()
     left.set_xlim(0, max(persons + [1]) * 1.3)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     shares = [r / total_revenue for r in revenue]
     bars = right.barh(labels, [s * 100 for s in shares], color=colours)
     _label_bars(right, bars, [f"{s:.0%} ({r:,.0f})" for s, r in zip(shares, revenue, strict=True)])
@@ -159,7 +163,7 @@ def section_rfm(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
         for f in range(5):
             colour = "white" if grid[r, f] > threshold else "#222"
             ax.text(f, r, f"{grid[r, f]:,}", ha="center", va="center", color=colour, fontsize=9)
-    fig.colorbar(image, ax=ax, label="persons")
+    fig.colorbar(image, ax=ax, label="persons", ticks=MaxNLocator(integer=True))
     return _svg(fig)
 
 
@@ -198,6 +202,7 @@ def section_overdue(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     ax.set_title("Days since last order ÷ expected interval (overdue ratio), buyers by stage")
     ax.set_xlabel(f"overdue ratio (values above {cap:g} shown at {cap:g})")
     ax.set_ylabel("persons")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(frameon=False)
     return _svg(fig)
 
@@ -226,12 +231,14 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
         bottom += np.array(counts)
     left.set_title("Email engagement by stage")
     left.set_ylabel("persons")
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
     left.legend(frameon=False, title="engagement")
     bars = right.bar(labels, vips, color=[STAGE_COLOURS[s] for s in STAGES])
     right.bar_label(bars, labels=[f"{v:,}" for v in vips], fontsize=9)
     right.set_title(f"VIPs by stage (total {sum(vips):,})")
     right.set_ylabel("VIP persons")
     right.set_ylim(0, max(vips + [1]) * 1.2)
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))
     audiences = summary.get("audiences") or {}
     table = _table(["audience", "persons"], [[a, f"{n:,}"] for a, n in audiences.items()]) if audiences else ""
     reminders = summary.get("reminders_due")
@@ -253,7 +260,7 @@ def section_quarantine(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
                 reasons,
             ]
         )
-    table = _table(["source", "rows read", "quarantined", "share", "top reasons"], rows)
+    table = _table(["source", "rows read", "quarantined", "share", "top reasons"], rows, numeric={1, 2, 3})
     if not table_exists(con, "quarantine", "quarantine_summary"):
         return table
     by_reason = con.execute(
@@ -269,6 +276,7 @@ def section_quarantine(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     ax.set_title("Quarantined rows by source and reason (top 15)")
     ax.set_xlabel("rows")
     ax.set_xlim(0, max(n for _, n in by_reason) * 1.2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return table + _svg(fig)
 
 
@@ -283,9 +291,9 @@ def section_run(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     rows += [[f"output: {name}", where] for name, where in summary.get("outputs", {}).items()]
     checks = [[c["check"], "ok" if c["ok"] else "FAILED", c["detail"]] for c in summary.get("checks", [])]
     return (
-        _table(["", ""], rows, numeric_from=9)
+        _table(["", ""], rows, numeric=set())
         + "<h3>Output checks</h3>"
-        + _table(["check", "result", "numbers"], checks, numeric_from=9)
+        + _table(["check", "result", "numbers"], checks, numeric=set())
     )
 
 
