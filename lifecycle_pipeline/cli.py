@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -239,8 +240,14 @@ def make_run(args: argparse.Namespace) -> Run:
     return Run(args=args, raw_dir=raw_dir.resolve(), database=database.resolve(), as_of=parse_as_of(args.as_of))
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    # A scheduler stopping the run: unwind like Ctrl-C so the work copy is removed; nothing is published.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.monotonic()
     run = None
     exit_code, error_text = EXIT_OK, None

@@ -201,10 +201,31 @@ def test_marts_hold_the_hand_computed_revenue(built):
     assert Decimal(str(revenue)).quantize(Decimal("0.01")) == EXPECTED_NET_REVENUE
 
 
-def test_second_run_gives_identical_marts_while_a_reader_holds_the_file(built):
+def test_killed_run_leaves_the_published_database_then_a_rerun_gives_identical_marts(built):
     database = copy_database(built, "rerun")
     before = marts_digest(database)
-    reader = duckdb.connect(str(database), read_only=True)  # a BI tool with the published file open
+    work_dir = database.parent / f".{database.name}.work"
+
+    # A run killed (SIGKILL: no clean-up at all) while dbt is building.
+    env = {**os.environ, "DBT_TARGET_PATH": str(built["work"] / "dbt-target"), "DBT_LOG_PATH": str(built["work"])}
+    killed = subprocess.Popen(
+        [sys.executable, str(DRIVER), "--raw-dir", str(built["raw"]), "--database", str(database)],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for line in killed.stderr:
+            if " dbt [" in line:  # the first dbt node has finished
+                break
+        killed.kill()
+    finally:
+        killed.wait(timeout=60)
+        killed.stderr.close()
+    assert killed.returncode == -9
+    assert work_dir.exists()  # the interrupted work copy is left behind ...
+    assert marts_digest(database) == before  # ... and the published database is untouched and readable
+
+    # A re-run with the same inputs while a BI tool has the published file open read-only.
+    reader = duckdb.connect(str(database), read_only=True)
     try:
         result = run_driver(
             "--raw-dir", str(built["raw"]), "--database", str(database), "--as-of", AS_OF.isoformat(), "--quiet",
@@ -217,6 +238,7 @@ def test_second_run_gives_identical_marts_while_a_reader_holds_the_file(built):
     finally:
         reader.close()
     assert marts_digest(database) == before
+    assert not work_dir.exists()
 
 
 def test_export_writes_readable_parquet_with_the_same_row_counts(built):
