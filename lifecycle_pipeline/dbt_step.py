@@ -61,6 +61,7 @@ class Progress:
         self.started = time.monotonic()
         self.total = 0
         self.done = 0
+        self.finished: set[str] = set()
         self.running: dict[str, str] = {}
         self.failures: list[dict] = []
         self.errors: list[str] = []
@@ -85,7 +86,10 @@ class Progress:
             elif name == "NodeFinished":
                 info = event.data.node_info
                 self.running.pop(info.unique_id, None)
-                self.done += 1
+                if info.unique_id in self.finished:  # some nodes (unit tests) report twice: count once
+                    return
+                self.finished.add(info.unique_id)
+                self.done = len(self.finished)
                 status = event.data.run_result.status or info.node_status
                 if status.lower() in FAILED_STATUSES:
                     self.failures.append(

@@ -172,20 +172,22 @@ def section_overdue(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
         return _missing("marts.customer_lifecycle")
     variables = _project_vars()
     at_risk, lapsed = float(variables.get("at_risk_factor", 1.1)), float(variables.get("lapsed_factor", 2.0))
-    cap = 4.0
-    bins = np.linspace(0, cap, 33)
-    fig, ax = plt.subplots(figsize=(11, 3.8))
-    series, colours, labels = [], [], []
+    cap = max(4.0, lapsed * 2)
+    bins = np.linspace(0, cap, 41)
+    # Long-gone buyers (ratio above the cap) get their own panel, so they do not flatten the histogram.
+    fig, (ax, tail) = plt.subplots(1, 2, figsize=(11, 3.8), sharey=False, gridspec_kw={"width_ratios": [9, 1]})
+    series, colours, labels, above = [], [], [], []
     for stage in STAGES[1:]:
         values = [
-            min(float(v), cap)
+            float(v)
             for (v,) in con.execute(
                 "select overdue_ratio from marts.customer_lifecycle where lifecycle_stage = ? "
                 "and overdue_ratio is not null",
                 [stage],
             ).fetchall()
         ]
-        series.append(values)
+        series.append([v for v in values if v <= cap])
+        above.append(sum(1 for v in values if v > cap))
         colours.append(STAGE_COLOURS[stage])
         labels.append(f"{stage.replace('_', ' ')} ({len(values):,})")
     ax.hist(series, bins=bins, stacked=True, color=colours, label=labels)
@@ -200,10 +202,21 @@ def section_overdue(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
             fontsize=8,
         )
     ax.set_title("Days since last order ÷ expected interval (overdue ratio), buyers by stage")
-    ax.set_xlabel(f"overdue ratio (values above {cap:g} shown at {cap:g})")
+    ax.set_xlabel("overdue ratio (1 = exactly one expected interval since the last order)")
     ax.set_ylabel("persons")
+    ax.set_xlim(0, cap)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper right")
+    bottom = 0
+    for count, colour in zip(above, colours, strict=True):
+        tail.bar([0], [count], bottom=bottom, color=colour, width=0.6)
+        bottom += count
+    tail.annotate(f"{bottom:,}", (0, bottom), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9)
+    tail.set_xticks([0], [f"> {cap:g}"])
+    tail.set_xlim(-0.6, 0.6)
+    tail.set_ylim(0, max(bottom, 1) * 1.15)
+    tail.yaxis.set_major_locator(MaxNLocator(integer=True))
+    tail.set_title("beyond", fontsize=10)
     return _svg(fig)
 
 
@@ -225,14 +238,18 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     labels = [s.replace("_", " ") for s in STAGES]
     bottom = np.zeros(len(STAGES))
+    tallest = max(sum(counts[i] for counts in engagement.values()) for i in range(len(STAGES))) or 1
     for level, counts in engagement.items():
         bars = left.bar(labels, counts, bottom=bottom, label=level, color=ENGAGEMENT_COLOURS.get(level, "#888"))
-        left.bar_label(bars, labels=[f"{c:,}" if c else "" for c in counts], label_type="center", fontsize=8)
+        # Label only segments tall enough to hold their number.
+        texts = [f"{c:,}" if c >= tallest * 0.06 else "" for c in counts]
+        left.bar_label(bars, labels=texts, label_type="center", fontsize=8)
         bottom += np.array(counts)
     left.set_title("Email engagement by stage")
     left.set_ylabel("persons")
     left.yaxis.set_major_locator(MaxNLocator(integer=True))
-    left.legend(frameon=False, title="engagement")
+    left.set_ylim(0, tallest * 1.25)
+    left.legend(frameon=False, title="engagement", ncol=3, loc="upper center")
     bars = right.bar(labels, vips, color=[STAGE_COLOURS[s] for s in STAGES])
     right.bar_label(bars, labels=[f"{v:,}" for v in vips], fontsize=9)
     right.set_title(f"VIPs by stage (total {sum(vips):,})")
