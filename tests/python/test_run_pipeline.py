@@ -151,6 +151,21 @@ def test_dbt_failure_exits_3_and_keeps_the_published_database(built):
     assert not (database.parent / f".{database.name}.work").exists()
 
 
+def test_generate_makes_the_raw_files_before_the_input_checks(tmp_path):
+    # A bad target stops the run right after the generator and the input checks, which keeps this test fast.
+    raw = tmp_path / "generated"
+    result = run_driver(
+        "--generate", "--customers", "30", "--raw-dir", str(raw), "--database", str(tmp_path / "db.duckdb"),
+        "--target", "no_such_target", "--json",
+        work=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr[-2000:]
+    for dataset in ("orders", "sessions", "newsletter_signups", "email_events"):
+        assert (raw / f"{dataset}.csv").is_file(), dataset
+    assert set(json.loads(result.stdout)["phases"]) == {"generate", "inputs", "dbt"}
+    assert "--customers only makes sense with --generate" in run_driver("--customers", "5", work=tmp_path).stderr
+
+
 def test_quarantine_share_breach_fails_validation_and_publishes_nothing(built):
     database = copy_database(built, "validation_failure")
     before = marts_digest(database)
