@@ -167,7 +167,7 @@ def phase_build(run: Run) -> None:
         full_refresh=run.args.full_refresh,
     )
     run_dbt(dbt_run, progress)
-    run.log(f"dbt done: {progress.done} of {progress.total} nodes")
+    run.log(f"dbt done: {progress.done} models, tests and other nodes finished")
 
 
 def phase_validate(run: Run, con: duckdb.DuckDBPyConnection) -> None:

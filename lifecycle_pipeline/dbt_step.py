@@ -20,6 +20,8 @@ from . import PROJECT_DIR
 from .errors import DbtFailure
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
+# dbt reports these as nodes too, but leaves them out of the node count it announces.
+UNCOUNTED = {"exposure"}
 
 
 @dataclass
@@ -79,6 +81,8 @@ class Progress:
         with self._lock:
             if name == "ConcurrencyLine":
                 self.total = event.data.node_count
+            elif name in ("NodeStart", "NodeFinished") and event.data.node_info.resource_type in UNCOUNTED:
+                return
             elif name == "NodeStart":
                 info = event.data.node_info
                 self.running[info.unique_id] = f"{info.resource_type} {info.node_name}"
@@ -106,7 +110,7 @@ class Progress:
     def _show(self, what: str, finished: bool = False) -> None:
         if not self.enabled:
             return
-        total = self.total or "?"
+        total = max(self.total, self.done) or "?"
         if self.interactive:
             current = next(iter(self.running.values()), "") if finished else what.split(" ", 1)[1]
             width = shutil.get_terminal_size((120, 20)).columns - 1
