@@ -154,8 +154,11 @@ def phase_inputs(run: Run) -> None:
     run.log("inputs ok: " + ", ".join(f.path.name for f in files))
 
 
-def phase_build(run: Run) -> None:
+def phase_work_copy(run: Run) -> None:
     run.work = publish.prepare_work_copy(run.database, fresh=run.args.full_refresh)
+
+
+def phase_build(run: Run) -> None:
     run.log(f"dbt build into work copy {run.work}")
     progress = Progress(enabled=not run.args.quiet)
     dbt_run = DbtRun(
@@ -210,6 +213,8 @@ def execute(run: Run) -> None:
         with timed(run, "inputs"):
             phase_inputs(run)
         try:
+            with timed(run, "work_copy"):
+                phase_work_copy(run)
             with timed(run, "dbt"):
                 phase_build(run)
             html_report = None

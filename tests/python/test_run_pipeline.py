@@ -162,7 +162,7 @@ def test_generate_makes_the_raw_files_before_the_input_checks(tmp_path):
     assert result.returncode == 3, result.stderr[-2000:]
     for dataset in ("orders", "sessions", "newsletter_signups", "email_events"):
         assert (raw / f"{dataset}.csv").is_file(), dataset
-    assert set(json.loads(result.stdout)["phases"]) == {"generate", "inputs", "dbt"}
+    assert set(json.loads(result.stdout)["phases"]) == {"generate", "inputs", "work_copy", "dbt"}
     assert "--customers only makes sense with --generate" in run_driver("--customers", "5", work=tmp_path).stderr
 
 
@@ -205,7 +205,7 @@ def test_summary_reports_the_run(built):
     assert summary["reminders_due"] == 2
     assert summary["audiences"]["abandoned_cart"] == 2
     assert summary["audiences"]["first_purchase"] == 6
-    assert set(summary["phases"]) == {"inputs", "dbt", "validate", "publish"}
+    assert set(summary["phases"]) == {"inputs", "work_copy", "dbt", "validate", "publish"}
     assert all(check["ok"] for check in summary["checks"])
     assert summary["outputs"]["database"] == str(built["database"])
 
