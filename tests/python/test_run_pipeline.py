@@ -244,6 +244,7 @@ def test_killed_run_leaves_the_published_database_then_a_rerun_gives_identical_m
     try:
         result = run_driver(
             "--raw-dir", str(built["raw"]), "--database", str(database), "--as-of", AS_OF.isoformat(), "--quiet",
+            "--export-dir", str(database.parent / "export"),
             work=built["work"],
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
@@ -254,6 +255,9 @@ def test_killed_run_leaves_the_published_database_then_a_rerun_gives_identical_m
         reader.close()
     assert marts_digest(database) == before
     assert not work_dir.exists()
+    # Same inputs, same as-of date: byte-identical Parquet files.
+    for first in sorted(built["export"].glob("*.parquet")):
+        assert (database.parent / "export" / first.name).read_bytes() == first.read_bytes(), first.name
 
 
 def test_export_writes_readable_parquet_with_the_same_row_counts(built):
