@@ -778,7 +778,8 @@ def scale_table(r: dict) -> list[str]:
         "|---|---:|",
         f"| full build / floor | {fmt(ratio(full, floor), '{:.1f} ×')} |",
         f"| refresh / full build | {fmt(ratio(refresh, full) and 100 * ratio(refresh, full), '{:.0f} %')} |",
-        f"| peer / full build | {fmt(ratio(peer, full), '{:.2f} ×')} |",
+        f"| peer / full build | {fmt(ratio(peer, full), '{:.3f} ×')} "
+        f"(the full build takes {fmt(ratio(full, peer), '{:.0f}')} × the peer's time) |",
         f"| input rows per second, full build | {total_rows / full:,.0f} |",
         f"| orders per second, full build | {r['rows']['orders'] / full:,.0f} |",
         f"| database file after the full build | {gib(r['database_bytes'])} |",
