@@ -1,0 +1,54 @@
+{#- 64-bit floating point for ratios and averages (dbt.type_float() is a 32-bit FLOAT on DuckDB, too coarse
+    to compare overdue_ratio with at_risk_factor exactly). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'customer_lifecycle')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}
+
+{#- The named RFM segment of an (R, F) cell. The 25 cells are partitioned (docs/lifecycle-definitions.md),
+    so every buyer gets exactly one segment; NULL scores (non-buyers) give NULL. -#}
+{% macro rfm_segment(r_score, f_score) -%}
+    case
+        when {{ r_score }} is null or {{ f_score }} is null then null
+        when {{ r_score }} = 5 and {{ f_score }} >= 4 then 'champions'
+        when {{ r_score }} in (3, 4) and {{ f_score }} >= 4 then 'loyal'
+        when {{ r_score }} >= 4 and {{ f_score }} in (2, 3) then 'potential_loyalist'
+        when {{ r_score }} = 5 and {{ f_score }} = 1 then 'new_customers'
+        when {{ r_score }} = 4 and {{ f_score }} = 1 then 'promising'
+        when {{ r_score }} = 3 and {{ f_score }} = 3 then 'need_attention'
+        when {{ r_score }} = 3 and {{ f_score }} <= 2 then 'about_to_sleep'
+        when {{ f_score }} = 5 then 'cannot_lose_them'
+        when {{ f_score }} in (3, 4) then 'at_risk'
+        when {{ r_score }} = 1 and {{ f_score }} = 1 then 'lost'
+        else 'hibernating'
+    end
+{%- endmacro %}
+
+{#- RFM score 1..5 = 1 + floor(5 × percent_rank), capped at 5, where percent_rank = (rank − 1) / (n − 1).
+    Computed from the integer rank and count so that a rank landing exactly on a fifth is not pushed
+    below it by floating-point error. A single buyer has percent_rank 0, so score 1. -#}
+{% macro score_from_rank(rank_expression, count_expression) -%}
+    cast(
+        case
+            when {{ count_expression }} <= 1 then 1
+            else least(
+                5,
+                1 + floor(
+                    cast(5 * ({{ rank_expression }} - 1) as {{ type_double() }}) / ({{ count_expression }} - 1)
+                )
+            )
+        end
+        as {{ dbt.type_int() }}
+    )
+{%- endmacro %}

@@ -1,0 +1,59 @@
+-- One row per person and purchase day (calendar date, UTC, with at least one completed order).
+with
+
+orders as (
+
+    select * from {{ ref('int_orders__attributed') }}
+    where is_purchase
+
+),
+
+daily as (
+
+    select
+        customer_key,
+        order_date as purchase_date,
+        count(*) as purchases,
+        sum(amount) as purchase_amount
+    from orders
+    group by customer_key, order_date
+
+),
+
+numbered as (
+
+    select
+        customer_key,
+        purchase_date,
+        purchases,
+        purchase_amount,
+        row_number() over (
+            partition by customer_key order by purchase_date asc nulls last
+        ) as purchase_day_number,
+        lag(purchase_date) over (
+            partition by customer_key order by purchase_date asc nulls last
+        ) as previous_purchase_date
+    from daily
+
+),
+
+final as (
+
+    select
+        -- ids
+        customer_key,
+        purchase_day_number,
+
+        -- counts and amounts
+        purchases,
+        purchase_amount,
+
+        -- dates
+        purchase_date,
+        previous_purchase_date
+
+    from numbered
+
+)
+
+select * from final

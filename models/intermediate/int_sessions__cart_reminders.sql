@@ -1,0 +1,52 @@
+-- Carts whose reminder is due: abandoned, unbought, ended in the reminder window before the end of the
+-- as-of date, and the person is subscribed and not archived.
+with
+
+carts as (
+
+    select * from {{ ref('int_sessions__carts') }}
+    where is_in_reminder_window
+
+),
+
+lifecycle as (
+
+    select * from {{ ref('int_customers__lifecycle') }}
+    where is_subscribed and not is_archived
+
+),
+
+persons as (
+
+    select * from {{ ref('int_customers__identity') }}
+    where identifier_type = 'email'
+
+),
+
+final as (
+
+    select
+        -- ids
+        carts.session_id,
+        carts.customer_key,
+        persons.email,
+
+        -- amounts
+        carts.cart_adds,
+        carts.cart_value,
+
+        -- timestamps
+        carts.started_at as session_started_at,
+        carts.ended_at as session_ended_at,
+        carts.hours_before_as_of_end,
+        lifecycle.as_of_date
+
+    from carts
+    inner join lifecycle
+        on carts.customer_key = lifecycle.customer_key
+    inner join persons
+        on carts.customer_key = persons.customer_key
+
+)
+
+select * from final
