@@ -15,8 +15,12 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 setup: $(BIN)/.installed
 
+# The driver: check inputs, dbt build, validate, publish the database, Parquet for BI and the HTML report.
+# Extra options: make run RUN_ARGS="--as-of 2026-10-31 --raw-dir /path/to/raw"
+REPORT ?= output/lifecycle_report.html
+EXPORT_DIR ?= output/marts
 run: setup
-	$(BIN)/python scripts/run_pipeline.py
+	$(BIN)/python scripts/run_pipeline.py --report $(REPORT) --export-dir $(EXPORT_DIR) $(RUN_ARGS)
 
 test: setup lint pytest
 

@@ -1,0 +1,9 @@
+"""The Python driver of the customer_lifecycle dbt project: checks, builds, validates, publishes and reports.
+
+`scripts/run_pipeline.py` is the command-line entry point; each phase lives in its own module so that a
+caller (a scheduler, a backfill loop) can reuse it.
+"""
+
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent

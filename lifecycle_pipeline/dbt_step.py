@@ -1,0 +1,161 @@
+"""Run dbt in-process with dbt's programmatic API (`dbtRunner`) and show live progress.
+
+dbt's own console output is switched off (`--log-level none`; the full debug log still goes to the log
+file); the driver listens to dbt's structured events instead: `ConcurrencyLine` gives the number of nodes,
+`NodeStart` / `NodeFinished` the progress, `RunResultError` the messages of failed nodes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from . import PROJECT_DIR
+from .errors import DbtFailure
+
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+# dbt reports these as nodes too, but leaves them out of the node count it announces.
+UNCOUNTED = {"exposure"}
+
+
+@dataclass
+class DbtRun:
+    """What the driver asks dbt to do."""
+
+    database: Path
+    raw_dir: Path
+    command: str = "build"
+    as_of: str | None = None
+    target: str | None = None
+    select: str | None = None
+    full_refresh: bool = False
+    extra_vars: dict = field(default_factory=dict)
+
+    def args(self) -> list[str]:
+        args = [self.command, "--project-dir", str(PROJECT_DIR), "--log-level", "none"]
+        if self.target:
+            args += ["--target", self.target]
+        if self.select:
+            args += ["--select", self.select]
+        if self.full_refresh:
+            args.append("--full-refresh")
+        dbt_vars = dict(self.extra_vars)
+        if self.as_of:
+            dbt_vars["as_of_date"] = self.as_of
+        if dbt_vars:
+            args += ["--vars", repr(dbt_vars)]
+        return args
+
+
+class Progress:
+    """Counts finished nodes; redraws one status line on a terminal, writes plain lines otherwise."""
+
+    def __init__(self, stream: TextIO = sys.stderr, enabled: bool = True, interactive: bool | None = None):
+        self.stream = stream
+        self.enabled = enabled
+        self.interactive = stream.isatty() if interactive is None else interactive
+        self.started = time.monotonic()
+        self.total = 0
+        self.done = 0
+        self.finished: set[str] = set()
+        self.running: dict[str, str] = {}
+        self.failures: list[dict] = []
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+
+    # dbt calls this from its worker threads with an EventMsg (fields `info` and `data`).
+    def __call__(self, event) -> None:
+        try:
+            self._handle(event)
+        except Exception:  # a display problem must never break the dbt run
+            self.enabled = False
+
+    def _handle(self, event) -> None:
+        name = event.info.name
+        with self._lock:
+            if name == "ConcurrencyLine":
+                self.total = event.data.node_count
+            elif name in ("NodeStart", "NodeFinished") and event.data.node_info.resource_type in UNCOUNTED:
+                return
+            elif name == "NodeStart":
+                info = event.data.node_info
+                self.running[info.unique_id] = f"{info.resource_type} {info.node_name}"
+                self._show(f"started {info.resource_type} {info.node_name}")
+            elif name == "NodeFinished":
+                info = event.data.node_info
+                self.running.pop(info.unique_id, None)
+                if info.unique_id in self.finished:  # some nodes (unit tests) report twice: count once
+                    return
+                self.finished.add(info.unique_id)
+                self.done = len(self.finished)
+                status = event.data.run_result.status or info.node_status
+                if status.lower() in FAILED_STATUSES:
+                    self.failures.append(
+                        {"node": info.unique_id, "status": status, "message": event.data.run_result.message}
+                    )
+                self._show(f"{status} {info.resource_type} {info.node_name}", finished=True)
+            elif name == "RunResultError" and event.data.msg:
+                self.errors.append(event.data.msg)
+
+    def elapsed(self) -> str:
+        seconds = int(time.monotonic() - self.started)
+        return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+    def _show(self, what: str, finished: bool = False) -> None:
+        if not self.enabled:
+            return
+        total = max(self.total, self.done) or "?"
+        if self.interactive:
+            current = next(iter(self.running.values()), "") if finished else what.split(" ", 1)[1]
+            width = shutil.get_terminal_size((120, 20)).columns - 1
+            line = f"dbt {self.done}/{total} done  {self.elapsed()}  {current}"
+            self.stream.write("\r" + line[:width].ljust(width))
+        elif finished:
+            self.stream.write(f"{time.strftime('%H:%M:%S')} dbt [{self.done}/{total}] {what} ({self.elapsed()})\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.interactive:
+            self.stream.write("\r" + " " * (shutil.get_terminal_size((120, 20)).columns - 1) + "\r")
+            self.stream.flush()
+
+
+def run_dbt(run: DbtRun, progress: Progress) -> None:
+    """Invoke dbt; raise DbtFailure with the failing nodes' messages when it does not succeed."""
+    # The profile and the on-run-start hook read these; they must point at the work copy and the raw folder.
+    os.environ["LIFECYCLE_DUCKDB_PATH"] = str(run.database)
+    os.environ["LIFECYCLE_RAW_DIR"] = str(run.raw_dir)
+    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / "profiles"))
+
+    from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
+
+    try:
+        result = dbtRunner(callbacks=[progress]).invoke(run.args())
+    finally:
+        progress.close()
+    if result.success:
+        return
+    reasons = []
+    for failure in progress.failures:
+        reasons.append(f"{failure['node']} ({failure['status']}): {_first_lines(failure['message'])}")
+    if result.exception is not None:
+        reasons.append(_first_lines(str(result.exception)))
+    if not reasons:
+        reasons.extend(_first_lines(message) for message in progress.errors[:3])
+    detail = " | ".join(reasons[:5]) or "no message from dbt"
+    more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
+    raise DbtFailure(
+        f"dbt {run.command} failed: {detail}{more}. The previously published outputs were left untouched. "
+        "The full dbt log is in logs/dbt.log (or $DBT_LOG_PATH)."
+    )
+
+
+def _first_lines(text: str | None, limit: int = 400) -> str:
+    flat = " ".join(line.strip() for line in (text or "").strip().splitlines() if line.strip())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

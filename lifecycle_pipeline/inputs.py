@@ -1,0 +1,111 @@
+"""Input checks that run before dbt: the raw folder, its files, their required columns, the as-of date.
+
+The required columns are read from the dbt source definition (columns with `meta: {required: true}` in
+models/staging/shop/_shop__sources.yml), the same list the `register_raw_files` on-run-start hook checks,
+so the driver and dbt can never disagree about the contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from . import PROJECT_DIR
+from .errors import InputError
+
+SOURCES_YML = PROJECT_DIR / "models" / "staging" / "shop" / "_shop__sources.yml"
+SOURCE_NAME = "shop"
+
+
+@dataclass(frozen=True)
+class RawFile:
+    dataset: str
+    path: Path
+    columns: tuple[str, ...]
+
+
+def required_columns(sources_yml: Path = SOURCES_YML) -> dict[str, list[str]]:
+    """Dataset name -> its required columns, in the order the source definition lists them."""
+    document = yaml.safe_load(sources_yml.read_text(encoding="utf-8"))
+    required: dict[str, list[str]] = {}
+    for source in document.get("sources", []):
+        if source.get("name") != SOURCE_NAME:
+            continue
+        for table in source.get("tables", []):
+            columns = []
+            for column in table.get("columns", []):
+                meta = column.get("meta") or (column.get("config") or {}).get("meta") or {}
+                if meta.get("required"):
+                    columns.append(column["name"])
+            required[table["name"]] = columns
+    if not required:
+        raise InputError(f"No tables of source '{SOURCE_NAME}' found in {sources_yml}; the project is incomplete.")
+    return required
+
+
+def parse_as_of(text: str | None) -> dt.date | None:
+    """The --as-of option as a date; None means 'let dbt use its default' (the latest order date)."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            f"--as-of '{text}' is not a real calendar date in the form YYYY-MM-DD (for example 2026-10-31)."
+        ) from None
+
+
+def find_raw_file(raw_dir: Path, dataset: str, raw_format: str = "auto") -> Path:
+    """NAME.parquet wins over NAME.csv unless the format is forced (same rule as the dbt hook)."""
+    forced = raw_format.strip().lower()
+    formats = [forced] if forced in ("csv", "parquet") else ["parquet", "csv"]
+    for fmt in formats:
+        candidate = raw_dir / f"{dataset}.{fmt}"
+        if candidate.is_file():
+            return candidate
+    expected = " or ".join(f"{dataset}.{fmt}" for fmt in formats)
+    raise InputError(
+        f"Raw dataset '{dataset}' is missing: expected {expected} in {raw_dir}. Point --raw-dir at the folder "
+        "with orders, sessions, newsletter_signups and email_events (see docs/raw-data-contract.md)."
+    )
+
+
+def file_columns(path: Path) -> tuple[str, ...]:
+    """Column names of a raw file, read the way the dbt hook reads it (CSV as text, header row)."""
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    if path.suffix == ".parquet":
+        reader = f"read_parquet({quoted})"
+    else:
+        reader = (
+            f"read_csv({quoted}, header = true, delim = ',', quote = '\"', all_varchar = true, null_padding = true)"
+        )
+    try:
+        with duckdb.connect() as con:
+            rows = con.execute(f"describe select * from {reader}").fetchall()
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"Raw file {path} cannot be read as {path.suffix[1:]}: {first_line}") from None
+    return tuple(row[0] for row in rows)
+
+
+def check_raw_dir(raw_dir: Path, raw_format: str = "auto") -> list[RawFile]:
+    """Every dataset present with every required column; raises InputError naming the file and column."""
+    if not raw_dir.is_dir():
+        raise InputError(f"Raw folder {raw_dir} does not exist or is not a folder; pass --raw-dir DIR.")
+    found = []
+    for dataset, required in required_columns().items():
+        path = find_raw_file(raw_dir, dataset, raw_format)
+        columns = file_columns(path)
+        present = {column.strip().lower() for column in columns}
+        missing = [column for column in required if column not in present]
+        if missing:
+            raise InputError(
+                f"Raw file {path} is missing required column(s) {', '.join(repr(c) for c in missing)}. "
+                f"Columns found: {', '.join(columns)}. See docs/raw-data-contract.md for the contract."
+            )
+        found.append(RawFile(dataset, path, columns))
+    return found

@@ -1,0 +1,95 @@
+"""The run summary: what was read, what was rejected, where people stand, and where the outputs are.
+
+`collect` reads everything from the built database into a plain dict (JSON-ready); `format_text` turns
+it into the console summary. The HTML report reads the same dict plus its own chart queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from .checks import SOURCES, STAGES, table_exists
+
+TOP_REASONS = 3
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    return con.execute(sql, params or []).fetchall()
+
+
+def collect(con: duckdb.DuckDBPyConnection) -> dict:
+    """Figures for the summary, read from one (work or published) database."""
+    summary: dict = {"sources": {}, "stages": {}, "audiences": {}}
+    reasons: dict[str, list[tuple[str, int]]] = {source: [] for source in SOURCES}
+    if table_exists(con, "quarantine", "quarantine_summary"):
+        for source, reason, count in _rows(
+            con,
+            "select source_name, quarantine_reason, quarantined_rows from quarantine.quarantine_summary "
+            "order by source_name, quarantined_rows desc, quarantine_reason",
+        ):
+            reasons.setdefault(source, []).append((reason, int(count)))
+    for source in SOURCES:
+        read = _rows(con, f"select count(*) from raw.{source}")[0][0] if table_exists(con, "raw", source) else None
+        quarantined = sum(count for _, count in reasons.get(source, []))
+        summary["sources"][source] = {
+            "rows_read": read,
+            "quarantined": quarantined,
+            "quarantine_share": round(quarantined / read, 6) if read else 0.0,
+            "top_reasons": [{"reason": r, "rows": c} for r, c in reasons.get(source, [])[:TOP_REASONS]],
+        }
+
+    summary["as_of_date"] = None
+    if table_exists(con, "marts", "customer_lifecycle"):
+        as_of, persons, vips = _rows(
+            con,
+            "select max(as_of_date), count(*), sum(case when is_vip then 1 else 0 end) from marts.customer_lifecycle",
+        )[0]
+        summary["as_of_date"] = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
+        summary["persons"] = persons
+        summary["vips"] = int(vips or 0)
+    if table_exists(con, "marts", "lifecycle_summary"):
+        found = dict(_rows(con, "select lifecycle_stage, persons from marts.lifecycle_summary"))
+        summary["stages"] = {stage: int(found.get(stage, 0)) for stage in STAGES}
+    if table_exists(con, "marts", "campaign_audiences"):
+        summary["audiences"] = {
+            audience: count
+            for audience, count in _rows(
+                con, "select audience, count(*) from marts.campaign_audiences group by audience order by audience"
+            )
+        }
+    if table_exists(con, "marts", "abandoned_cart_reminders"):
+        summary["reminders_due"] = _rows(con, "select count(*) from marts.abandoned_cart_reminders")[0][0]
+    return summary
+
+
+def format_text(summary: dict) -> str:
+    """The console summary: short, aligned, one fact per line."""
+    lines = [f"Run {summary.get('status', '?')} — as of {summary.get('as_of_date') or 'unknown'}"]
+    lines.append("")
+    lines.append(f"  {'source':<20}{'rows read':>12}{'quarantined':>13}  top reasons")
+    for source, figures in summary["sources"].items():
+        top = ", ".join(f"{r['reason']} {r['rows']}" for r in figures["top_reasons"]) or "-"
+        read = figures["rows_read"] if figures["rows_read"] is not None else "?"
+        share = f"{figures['quarantined']} ({figures['quarantine_share']:.1%})"
+        lines.append(f"  {source:<20}{read!s:>12}{share:>13}  {top}")
+    if summary.get("stages"):
+        lines.append("")
+        stages = "  ".join(f"{stage} {count}" for stage, count in summary["stages"].items())
+        lines.append(f"  persons {summary.get('persons', '?')}: {stages}")
+        lines.append(f"  VIPs {summary.get('vips', '?')}, cart reminders due {summary.get('reminders_due', '?')}")
+        audiences = ", ".join(f"{name} {count}" for name, count in summary.get("audiences", {}).items()) or "none"
+        lines.append(f"  audiences: {audiences}")
+    if summary.get("phases"):
+        lines.append("")
+        phases = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in summary["phases"].items())
+        lines.append(f"  time: {phases} (total {sum(summary['phases'].values()):.1f}s)")
+    failed = [check for check in summary.get("checks", []) if not check["ok"]]
+    if summary.get("checks"):
+        lines.append(f"  checks: {len(summary['checks']) - len(failed)} of {len(summary['checks'])} passed")
+    if summary.get("outputs"):
+        lines.append("")
+        for name, where in summary["outputs"].items():
+            lines.append(f"  {name:<10}{where}")
+    return "\n".join(lines)
