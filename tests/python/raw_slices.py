@@ -36,7 +36,7 @@ COLUMNS = {
 }
 
 # Columns a run sets to its own start time: the only ones allowed to differ from a full build.
-LOAD_TIME_COLUMNS = {"loaded_at", "quarantined_at", "recorded_at"}
+LOAD_TIME_COLUMNS = {"loaded_at", "quarantined_at"}
 COMPARED_SCHEMAS = ("staging", "quarantine", "intermediate", "marts")
 
 

@@ -10,6 +10,7 @@
 -- One row per known person per as-of date the pipeline ran for. A run replaces the rows of its own as-of date
 -- (delete+insert on as_of_date), so running a date twice never duplicates it. full_refresh = false: a
 -- --full-refresh rebuilds everything else but keeps the history, which cannot be re-derived from the marts.
+-- No load-time column: the same data and as-of date give the same rows (and byte-identical exports).
 with
 
 lifecycle as (
@@ -44,10 +45,7 @@ final as (
         net_revenue,
         days_since_last_order,
         overdue_ratio,
-        expected_next_order_date,
-
-        -- lineage
-        {{ run_loaded_at() }} as recorded_at
+        expected_next_order_date
 
     from lifecycle
 
