@@ -16,12 +16,12 @@ from pathlib import Path
 
 import duckdb
 
-from . import PROJECT_DIR, publish, report
+from . import PROJECT_DIR, freshness, publish, report
 from . import checks as output_checks
 from . import summary as run_summary
 from .dbt_step import DbtRun, Progress, run_dbt
 from .errors import EXIT_CODES_HELP, EXIT_OK, EXIT_UNEXPECTED, InputError, PipelineError, ValidationFailure
-from .inputs import check_raw_dir, parse_as_of
+from .inputs import check_raw_dir, parse_as_of, parse_as_of_range
 
 DEFAULT_RAW_DIR = PROJECT_DIR / "data" / "sample"
 DEFAULT_GENERATED_DIR = PROJECT_DIR / "data" / "generated"
@@ -68,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the date of the latest valid order in the data)",
     )
     inputs.add_argument(
+        "--as-of-range",
+        nargs=2,
+        metavar=("START", "END"),
+        help="backfill: build every as-of date from START to END (YYYY-MM-DD, both included) in steps of --step, "
+        "oldest first, recording each in marts.customer_stage_history; the marts show END",
+    )
+    inputs.add_argument(
+        "--step",
+        default="7d",
+        metavar="Nd|Nw",
+        help="with --as-of-range: days (7d) or weeks (1w) between as-of dates (default: 7d)",
+    )
+    inputs.add_argument(
         "--generate",
         action="store_true",
         help="first make fresh data with scripts/generate_data.py into the raw folder",
@@ -81,7 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"published DuckDB file (default: $LIFECYCLE_DUCKDB_PATH or {DEFAULT_DATABASE.relative_to(PROJECT_DIR)})",
     )
     build.add_argument("--target", metavar="NAME", help="dbt target of profiles/profiles.yml (default: duckdb)")
-    build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild incremental models from the raw files (the stage history is kept)",
+    )
+    build.add_argument(
+        "--freshness",
+        choices=freshness.MODES,
+        help="dbt source freshness before building: 'error' fails the run when a raw dataset is older than "
+        "freshness_error_after_hours, 'warn' only reports, 'off' skips it (default: error; warn for the bundled "
+        "sample, --generate and runs for given past dates)",
+    )
     build.add_argument("--select", metavar="SELECTOR", help="dbt node selection, passed to dbt build --select")
     build.add_argument(
         "--max-quarantine-share",
@@ -108,6 +132,7 @@ class Run:
     raw_dir: Path
     database: Path
     as_of: dt.date | None
+    as_of_dates: list[dt.date | None] = field(default_factory=lambda: [None])
     started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     phases: dict[str, float] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
@@ -152,25 +177,55 @@ def phase_generate(run: Run) -> None:
 def phase_inputs(run: Run) -> None:
     files = check_raw_dir(run.raw_dir, os.environ.get("LIFECYCLE_RAW_FORMAT", "auto"))
     run.log("inputs ok: " + ", ".join(f.path.name for f in files))
+    check_freshness(run)
+
+
+def freshness_mode(run: Run) -> str:
+    if run.args.freshness:
+        return run.args.freshness
+    historic = run.args.generate or run.raw_dir == DEFAULT_RAW_DIR.resolve() or run.as_of_dates != [None]
+    return "warn" if historic else "error"
+
+
+def check_freshness(run: Run) -> None:
+    """Part of the inputs phase: stale raw data fails the run (mode 'error') before anything is built."""
+    mode = freshness_mode(run)
+    if mode == "off":
+        return
+    results = freshness.check(run.raw_dir, run.args.target)
+    if results is None:
+        run.log("freshness not checked: dbt source freshness could not run (the build will show why)")
+        return
+    run.summary["freshness"] = {r.dataset: r.as_dict() for r in results}
+    for message in freshness.enforce(results, mode):
+        run.log(f"freshness warning: {message}")
+    run.log(f"freshness checked ({mode}): " + ", ".join(f"{r.dataset} {r.status}" for r in results))
 
 
 def phase_work_copy(run: Run) -> None:
-    run.work = publish.prepare_work_copy(run.database, fresh=run.args.full_refresh)
+    # Always start from the published database, even with --full-refresh: dbt then rebuilds every model but
+    # keeps customer_stage_history (full_refresh: false), which cannot be re-derived.
+    run.work = publish.prepare_work_copy(run.database, fresh=False)
 
 
 def phase_build(run: Run) -> None:
-    run.log(f"dbt build into work copy {run.work}")
-    progress = Progress(enabled=not run.args.quiet)
-    dbt_run = DbtRun(
-        database=run.work,
-        raw_dir=run.raw_dir,
-        as_of=run.as_of.isoformat() if run.as_of else None,
-        target=run.args.target,
-        select=run.args.select,
-        full_refresh=run.args.full_refresh,
-    )
-    run_dbt(dbt_run, progress)
-    run.log(f"dbt done: {progress.done} models, tests and other nodes finished")
+    for number, as_of in enumerate(run.as_of_dates):
+        label = f" as of {as_of}" if as_of else ""
+        if len(run.as_of_dates) > 1:
+            label += f" ({number + 1} of {len(run.as_of_dates)})"
+        run.log(f"dbt build{label} into work copy {run.work}")
+        progress = Progress(enabled=not run.args.quiet)
+        dbt_run = DbtRun(
+            database=run.work,
+            raw_dir=run.raw_dir,
+            as_of=as_of.isoformat() if as_of else None,
+            target=run.args.target,
+            select=run.args.select,
+            # the first build rebuilds everything; the later dates of a range reuse it incrementally
+            full_refresh=run.args.full_refresh and number == 0,
+        )
+        run_dbt(dbt_run, progress)
+        run.log(f"dbt done: {progress.done} models, tests and other nodes finished")
 
 
 def phase_validate(run: Run, con: duckdb.DuckDBPyConnection) -> None:
@@ -242,7 +297,19 @@ def make_run(args: argparse.Namespace) -> Run:
     else:
         raw_dir = Path(os.environ.get("LIFECYCLE_RAW_DIR") or DEFAULT_RAW_DIR)
     database = args.database or Path(os.environ.get("LIFECYCLE_DUCKDB_PATH") or DEFAULT_DATABASE)
-    return Run(args=args, raw_dir=raw_dir.resolve(), database=database.resolve(), as_of=parse_as_of(args.as_of))
+    if args.as_of_range:
+        if args.as_of:
+            raise InputError("Give either --as-of or --as-of-range, not both.")
+        as_of_dates = parse_as_of_range(*args.as_of_range, args.step)
+    else:
+        as_of_dates = [parse_as_of(args.as_of)]
+    return Run(
+        args=args,
+        raw_dir=raw_dir.resolve(),
+        database=database.resolve(),
+        as_of=as_of_dates[-1],
+        as_of_dates=as_of_dates,
+    )
 
 
 def _stop_on_sigterm(signum, frame) -> None:

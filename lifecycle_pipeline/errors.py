@@ -8,6 +8,7 @@ EXIT_BAD_INPUT = 2  # bad options, missing raw file, missing required column, ba
 EXIT_DBT_FAILED = 3  # dbt could not build: a model, a hook or a dbt data test failed
 EXIT_VALIDATION_FAILED = 4  # dbt succeeded but an output check of the driver failed; nothing was published
 EXIT_PUBLISH_FAILED = 5  # the outputs could not be published (another run holds the lock, disk full, ...)
+EXIT_STALE_INPUT = 6  # the raw data is older than freshness_error_after_hours (see --freshness)
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -17,6 +18,7 @@ exit codes:
   3  dbt failed (a model, hook or dbt data test); the previously published outputs are untouched
   4  output validation failed (see the check named in the message); nothing was published
   5  publishing failed (another run holds the lock, a file could not be written)
+  6  raw data stale beyond the freshness error threshold (--freshness error); nothing was built
 """
 
 
@@ -49,3 +51,8 @@ class ValidationFailure(PipelineError):
 class PublishFailure(PipelineError):
     exit_code = EXIT_PUBLISH_FAILED
     phase = "publish"
+
+
+class StaleInput(PipelineError):
+    exit_code = EXIT_STALE_INPUT
+    phase = "freshness"

@@ -59,6 +59,22 @@ def parse_as_of(text: str | None) -> dt.date | None:
         ) from None
 
 
+def parse_as_of_range(start: str, end: str, step: str) -> list[dt.date]:
+    """--as-of-range START END --step Nd|Nw as the list of as-of dates, oldest first, END included."""
+    first, last = parse_as_of(start), parse_as_of(end)
+    text = step.strip().lower()
+    unit = {"d": 1, "w": 7}.get(text[-1:])
+    if unit is None or not text[:-1].isdigit() or int(text[:-1]) < 1:
+        raise InputError(f"--step '{step}' is not a number of days or weeks such as 7d or 1w.")
+    if last < first:
+        raise InputError(f"--as-of-range: END {last} is before START {first}.")
+    days = int(text[:-1]) * unit
+    dates = [first + dt.timedelta(days=n) for n in range(0, (last - first).days + 1, days)]
+    if dates[-1] != last:
+        dates.append(last)  # END is always built, so the marts show it
+    return dates
+
+
 def find_raw_file(raw_dir: Path, dataset: str, raw_format: str = "auto") -> Path:
     """NAME.parquet wins over NAME.csv unless the format is forced (same rule as the dbt hook)."""
     forced = raw_format.strip().lower()

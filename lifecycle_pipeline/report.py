@@ -297,6 +297,56 @@ def section_quarantine(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     return table + _svg(fig)
 
 
+TRANSITION_STAGES = ["not_known", *STAGES]
+
+
+def section_transitions(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
+    """Who moved where between the last two as-of dates of the stage history (a from × to matrix)."""
+    if not table_exists(con, "marts", "stage_transitions"):
+        return _missing("marts.stage_transitions")
+    latest = con.execute("select max(to_as_of_date) from marts.stage_transitions").fetchone()[0]
+    if latest is None:
+        return (
+            '<p class="note">Only one as-of date is recorded in marts.customer_stage_history so far: transitions '
+            "appear after the next run, or backfill earlier dates with --as-of-range START END --step 7d.</p>"
+        )
+    rows = con.execute(
+        "select from_as_of_date, from_stage, to_stage, persons from marts.stage_transitions where to_as_of_date = ?",
+        [latest],
+    ).fetchall()
+    earlier = rows[0][0]
+    counts = {(from_stage, to_stage): int(persons) for _, from_stage, to_stage, persons in rows}
+    from_stages = [s for s in TRANSITION_STAGES if any(f == s for f, _ in counts)]
+    to_stages = [s for s in STAGES if any(t == s for _, t in counts)]
+    matrix = np.array([[counts.get((f, t), 0) for t in to_stages] for f in from_stages])
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(to_stages), 0.9 + 0.55 * len(from_stages)))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(to_stages)), [s.replace("_", " ") for s in to_stages])
+    ax.set_yticks(range(len(from_stages)), [s.replace("_", " ") for s in from_stages])
+    ax.set_xlabel(f"stage on {latest}")
+    ax.set_ylabel(f"stage on {earlier}")
+    ax.set_title("Persons moving between stages")
+    top = matrix.max() or 1
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            colour = "white" if value > top * 0.6 else "#1f2933"
+            ax.text(j, i, f"{value:,}", ha="center", va="center", color=colour, fontsize=9)
+    ax.spines[:].set_visible(False)
+    moved = sum(v for (f, t), v in counts.items() if f != t and f != "not_known")
+    new = sum(v for (f, _), v in counts.items() if f == "not_known")
+    stayed = sum(v for (f, t), v in counts.items() if f == t)
+    table = _table(
+        ["from → to", "persons"],
+        [[f"{f} → {t}", f"{v:,}"] for (f, t), v in sorted(counts.items(), key=lambda item: -item[1]) if f != t],
+    )
+    return (
+        f"<p>From {_esc(earlier)} to {_esc(latest)}: {stayed:,} persons stayed in their stage, {moved:,} moved, "
+        f"{new:,} became known. Rows: stage on the earlier date; columns: stage on the later one.</p>"
+        + _svg(fig)
+        + table
+    )
+
+
 def section_run(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     rows = [
         ["as-of date", summary.get("as_of_date") or "unknown"],
@@ -319,6 +369,7 @@ SECTIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection, dict], str]]] = [
     ("RFM: recency × frequency", section_rfm),
     ("How overdue are buyers?", section_overdue),
     ("Engagement, VIPs and audiences", section_vip_engagement),
+    ("Stage transitions since the previous as-of date", section_transitions),
     ("Quarantined input", section_quarantine),
     ("Run", section_run),
 ]

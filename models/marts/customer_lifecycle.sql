@@ -7,6 +7,24 @@ lifecycle as (
 
 ),
 
+stage_changes as (
+
+    select * from {{ ref('int_customers__stage_changes') }}
+
+),
+
+with_stage_changes as (
+
+    select
+        lifecycle.*,
+        stage_changes.previous_stage,
+        stage_changes.stage_changed_on
+    from lifecycle
+    left join stage_changes
+        on lifecycle.customer_key = stage_changes.customer_key
+
+),
+
 final as (
 
     select
@@ -56,9 +74,13 @@ final as (
         last_seen_at,
         signup_source,
         first_signed_up_at,
-        first_seen_at
+        first_seen_at,
 
-    from lifecycle
+        -- stage history (README "Incremental refresh and history")
+        previous_stage,
+        stage_changed_on
+
+    from with_stage_changes
 
 )
 

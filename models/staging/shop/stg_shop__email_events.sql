@@ -1,3 +1,6 @@
+-- A view: the usable rows of the incremental base model (README "Incremental refresh and history").
+{{ config(materialized='view') }}
+
 with
 
 base as (

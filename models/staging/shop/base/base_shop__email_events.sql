@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dedup_key',
+        on_schema_change='fail',
+    )
+}}
 -- Every raw email event row, typed, with the reason it cannot be used (NULL = usable).
 with
 
@@ -7,9 +15,44 @@ source as (
 
 ),
 
+fingerprinted as (
+
+    select
+        *,
+        {{ raw_row_fingerprint([
+            'event_id',
+            'email',
+            'campaign_id',
+            'event_type',
+            'occurred_at',
+        ]) }} as raw_row_hash
+    from source
+
+),
+
+keyed as (
+
+    select
+        *,
+        {{ dedup_key('event_id') }} as dedup_key
+    from fingerprinted
+
+),
+
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
+in_scope as (
+
+    {{ rows_to_process('keyed', 'occurred_at') }}
+
+),
+
 typed as (
 
     select
+        -- incremental bookkeeping
+        dedup_key,
+        raw_row_hash,
+
         -- raw text, kept for the quarantine
         event_id as raw_event_id,
         email as raw_email,
@@ -28,7 +71,7 @@ typed as (
         -- timestamps
         {{ to_utc_timestamp('occurred_at') }} as occurred_at
 
-    from source
+    from in_scope
 
 ),
 
@@ -75,7 +118,10 @@ final as (
         case
             when row_defect is not null then row_defect
             when event_id_rank > 1 then 'duplicate_event_id'
-        end as quarantine_reason
+        end as quarantine_reason,
+
+        -- when this run processed the row
+        {{ run_loaded_at() }} as loaded_at
     from ranked
 
 )

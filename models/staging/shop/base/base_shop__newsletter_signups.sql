@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dedup_key',
+        on_schema_change='fail',
+    )
+}}
 -- Every raw signup row, typed, with the reason it cannot be used (NULL = usable).
 with
 
@@ -7,9 +15,44 @@ source as (
 
 ),
 
+fingerprinted as (
+
+    select
+        *,
+        {{ raw_row_fingerprint([
+            'signup_id',
+            'email',
+            'signed_up_at',
+            'source',
+            'unsubscribed_at',
+        ]) }} as raw_row_hash
+    from source
+
+),
+
+keyed as (
+
+    select
+        *,
+        {{ dedup_key('signup_id') }} as dedup_key
+    from fingerprinted
+
+),
+
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
+in_scope as (
+
+    {{ rows_to_process('keyed', 'signed_up_at') }}
+
+),
+
 typed as (
 
     select
+        -- incremental bookkeeping
+        dedup_key,
+        raw_row_hash,
+
         -- raw text, kept for the quarantine
         signup_id as raw_signup_id,
         email as raw_email,
@@ -28,7 +71,7 @@ typed as (
         {{ to_utc_timestamp('signed_up_at') }} as signed_up_at,
         {{ to_utc_timestamp('unsubscribed_at') }} as unsubscribed_at
 
-    from source
+    from in_scope
 
 ),
 
@@ -74,7 +117,10 @@ final as (
         case
             when row_defect is not null then row_defect
             when signup_id_rank > 1 then 'duplicate_signup_id'
-        end as quarantine_reason
+        end as quarantine_reason,
+
+        -- when this run processed the row
+        {{ run_loaded_at() }} as loaded_at
     from ranked
 
 )

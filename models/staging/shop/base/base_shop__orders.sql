@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dedup_key',
+        on_schema_change='fail',
+    )
+}}
 -- Every raw order row, typed, with the reason it cannot be used (NULL = usable).
 -- stg_shop__orders keeps the usable rows, quarantine_shop__orders the rest.
 with
@@ -8,9 +16,45 @@ source as (
 
 ),
 
+fingerprinted as (
+
+    select
+        *,
+        {{ raw_row_fingerprint([
+            'order_id',
+            'customer_id',
+            'email',
+            'ordered_at',
+            'status',
+            'amount',
+        ]) }} as raw_row_hash
+    from source
+
+),
+
+keyed as (
+
+    select
+        *,
+        {{ dedup_key('order_id') }} as dedup_key
+    from fingerprinted
+
+),
+
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
+in_scope as (
+
+    {{ rows_to_process('keyed', 'ordered_at') }}
+
+),
+
 typed as (
 
     select
+        -- incremental bookkeeping
+        dedup_key,
+        raw_row_hash,
+
         -- raw text, kept for the quarantine
         order_id as raw_order_id,
         customer_id as raw_customer_id,
@@ -31,7 +75,7 @@ typed as (
         -- timestamps
         {{ to_utc_timestamp('ordered_at') }} as ordered_at
 
-    from source
+    from in_scope
 
 ),
 
@@ -80,7 +124,10 @@ final as (
         case
             when row_defect is not null then row_defect
             when order_id_rank > 1 then 'duplicate_order_id'
-        end as quarantine_reason
+        end as quarantine_reason,
+
+        -- when this run processed the row
+        {{ run_loaded_at() }} as loaded_at
     from ranked
 
 )

@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dedup_key',
+        on_schema_change='fail',
+    )
+}}
 -- Every raw session row, typed, with the reason it cannot be used (NULL = usable).
 with
 
@@ -7,9 +15,51 @@ source as (
 
 ),
 
+fingerprinted as (
+
+    select
+        *,
+        {{ raw_row_fingerprint([
+            'session_id',
+            'visitor_id',
+            'customer_id',
+            'email',
+            'started_at',
+            'ended_at',
+            'device',
+            'channel',
+            'page_views',
+            'cart_adds',
+            'cart_value',
+            'order_id',
+        ]) }} as raw_row_hash
+    from source
+
+),
+
+keyed as (
+
+    select
+        *,
+        {{ dedup_key('session_id') }} as dedup_key
+    from fingerprinted
+
+),
+
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
+in_scope as (
+
+    {{ rows_to_process('keyed', 'started_at') }}
+
+),
+
 typed as (
 
     select
+        -- incremental bookkeeping
+        dedup_key,
+        raw_row_hash,
+
         -- raw text, kept for the quarantine
         session_id as raw_session_id,
         visitor_id as raw_visitor_id,
@@ -44,7 +94,7 @@ typed as (
         {{ to_utc_timestamp('started_at') }} as started_at,
         {{ to_utc_timestamp('ended_at') }} as ended_at_or_null
 
-    from source
+    from in_scope
 
 ),
 
@@ -102,7 +152,10 @@ final as (
         case
             when row_defect is not null then row_defect
             when session_id_rank > 1 then 'duplicate_session_id'
-        end as quarantine_reason
+        end as quarantine_reason,
+
+        -- when this run processed the row
+        {{ run_loaded_at() }} as loaded_at
     from ranked
 
 )

@@ -1,4 +1,7 @@
 -- Raw sessions rows that cannot be used, with the reason, the raw values as text and the load time.
+-- A view over the incremental base model; quarantined_at is when a run last processed the row.
+{{ config(materialized='view') }}
+
 with
 
 rejected as (
@@ -14,7 +17,7 @@ final as (
         -- lineage
         'sessions' as source_name,
         quarantine_reason,
-        {{ run_loaded_at() }} as quarantined_at,
+        loaded_at as quarantined_at,
 
         -- raw values
         raw_session_id as session_id,

@@ -1,0 +1,267 @@
+"""Raw data that arrives day by day, for the incremental-refresh and history tests.
+
+A `RawHistory` holds raw rows per dataset, each with the day it shows up in the export (`arrives_on`) and,
+for a row edited in place, the day it is replaced (`replaced_on`). `write_slice(day)` writes the raw folder
+as the shop's export looked on that day: the files always hold the whole history seen so far.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+COLUMNS = {
+    "orders": ["order_id", "customer_id", "email", "ordered_at", "status", "amount"],
+    "sessions": [
+        "session_id",
+        "visitor_id",
+        "customer_id",
+        "email",
+        "started_at",
+        "ended_at",
+        "device",
+        "channel",
+        "page_views",
+        "cart_adds",
+        "cart_value",
+        "order_id",
+    ],
+    "newsletter_signups": ["signup_id", "email", "signed_up_at", "source", "unsubscribed_at"],
+    "email_events": ["event_id", "email", "campaign_id", "event_type", "occurred_at"],
+}
+
+# Columns a run sets to its own start time: the only ones allowed to differ from a full build.
+LOAD_TIME_COLUMNS = {"loaded_at", "quarantined_at"}
+COMPARED_SCHEMAS = ("staging", "quarantine", "intermediate", "marts")
+
+
+@dataclass
+class RawRow:
+    values: dict
+    arrives_on: dt.date
+    replaced_on: dt.date | None = None
+
+
+@dataclass
+class RawHistory:
+    rows: dict[str, list[RawRow]] = field(default_factory=lambda: {name: [] for name in COLUMNS})
+
+    def add(self, dataset: str, arrives_on: dt.date, replaced_on: dt.date | None = None, **values) -> None:
+        unknown = set(values) - set(COLUMNS[dataset])
+        assert not unknown, unknown
+        self.rows[dataset].append(RawRow(values, arrives_on, replaced_on))
+
+    def write_slice(self, raw_dir: Path, day: dt.date) -> dict[str, int]:
+        """Write every dataset as exported on `day`; return the number of rows per dataset."""
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        counts = {}
+        for dataset, columns in COLUMNS.items():
+            visible = [
+                row for row in self.rows[dataset] if row.arrives_on <= day and (row.replaced_on or dt.date.max) > day
+            ]
+            with open(raw_dir / f"{dataset}.csv", "w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                for row in visible:
+                    writer.writerow(["" if row.values.get(c) is None else row.values[c] for c in columns])
+            counts[dataset] = len(visible)
+        return counts
+
+
+def stamp(day: dt.date, hour: int, minute: int = 0) -> str:
+    return dt.datetime.combine(day, dt.time(hour, minute)).isoformat()
+
+
+def generated_history(start: dt.date, days: int, people: int = 25, seed: int = 7) -> RawHistory:
+    """A small shop: every day some people order, browse, sign up and get emails; plus the awkward cases an
+    incremental run must get right (late rows, in-place edits, duplicates, rows without an id, bad rows)."""
+    rng = random.Random(seed)
+    history = RawHistory()
+    emails = [f"person{n:02d}@example.com" for n in range(people)]
+    order_no = session_no = event_no = 0
+    for offset in range(days):
+        day = start + dt.timedelta(days=offset)
+        for email in rng.sample(emails, 4):
+            order_no += 1
+            history.add(
+                "orders",
+                day,
+                order_id=f"o{order_no}",
+                customer_id=f"c{emails.index(email)}" if rng.random() < 0.7 else None,
+                email=email.upper() if rng.random() < 0.2 else email,
+                ordered_at=stamp(day, rng.randint(8, 20), rng.randint(0, 59)),
+                status=rng.choice(["completed", "completed", "completed", "returned", "cancelled"]),
+                amount=f"{rng.randint(5, 200)}.{rng.randint(0, 99):02d}",
+            )
+        for email in rng.sample(emails, 6):
+            session_no += 1
+            started = dt.datetime.combine(day, dt.time(rng.randint(0, 22), rng.randint(0, 59)))
+            history.add(
+                "sessions",
+                day,
+                session_id=f"s{session_no}",
+                visitor_id=f"v{emails.index(email)}",
+                customer_id=None,
+                email=email if rng.random() < 0.5 else None,
+                started_at=started.isoformat(),
+                ended_at=(started + dt.timedelta(minutes=rng.randint(1, 50))).isoformat(),
+                device=rng.choice(["mobile", "desktop", "app"]),
+                channel=rng.choice(["email", "organic", "paid"]),
+                page_views=str(rng.randint(1, 12)),
+                cart_adds=str(rng.randint(0, 2)),
+                cart_value=str(rng.randint(0, 90)),
+                order_id=None,
+            )
+        for email in rng.sample(emails, 3):
+            event_no += 1
+            history.add(
+                "email_events",
+                day,
+                event_id=f"e{event_no}",
+                email=email,
+                campaign_id=f"cmp{offset // 3}",
+                event_type=rng.choice(["delivered", "open", "click"]),
+                occurred_at=stamp(day, rng.randint(6, 23)),
+            )
+        signer = emails[offset % people]
+        history.add(
+            "newsletter_signups",
+            day,
+            signup_id=f"n{offset}",
+            email=signer,
+            signed_up_at=stamp(day, 9),
+            source="newsletter",
+            unsubscribed_at=None,
+        )
+    return history
+
+
+def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
+    """Rows an incremental run must handle exactly like a full build (dates relative to `start`)."""
+
+    def day(n: int) -> dt.date:
+        return start + dt.timedelta(days=n)
+
+    # Late-arriving order: placed on day 1, first exported on day 8 (outside the 3-day lookback).
+    history.add(
+        "orders",
+        day(8),
+        order_id="late1",
+        customer_id="c1",
+        email="person01@example.com",
+        ordered_at=stamp(day(1), 10),
+        status="completed",
+        amount="42.00",
+    )
+    # Late-arriving order inside the lookback: placed on day 6, exported on day 8.
+    history.add(
+        "orders",
+        day(8),
+        order_id="late2",
+        customer_id=None,
+        email="person02@example.com",
+        ordered_at=stamp(day(6), 23),
+        status="completed",
+        amount="13.00",
+    )
+    # Status change by a later export row: placed day 0 as completed, returned on day 7 (latest ordered_at wins).
+    for values, arrives in [(("completed", stamp(day(0), 11)), day(0)), (("returned", stamp(day(7), 9)), day(7))]:
+        history.add(
+            "orders",
+            arrives,
+            order_id="chg1",
+            customer_id="c3",
+            email="person03@example.com",
+            ordered_at=values[1],
+            status=values[0],
+            amount="60.00",
+        )
+    # Status edited in place in the export: the day-0 row says completed until day 9, then cancelled.
+    old = {"order_id": "edit1", "customer_id": "c4", "email": "person04@example.com", "amount": "75.50"}
+    history.add("orders", day(0), replaced_on=day(9), **old, ordered_at=stamp(day(0), 15), status="completed")
+    history.add("orders", day(9), **old, ordered_at=stamp(day(0), 15), status="cancelled")
+    # A duplicate order row that turns up later (identical text: only the row count tells them apart).
+    dup = {"customer_id": "c5", "email": "person05@example.com", "ordered_at": stamp(day(2), 12)}
+    history.add("orders", day(2), order_id="dup1", **dup, status="completed", amount="20.00")
+    history.add("orders", day(9), order_id="dup1", **dup, status="completed", amount="20.00")
+    # A later duplicate session with an earlier start: it wins, the stored one becomes the duplicate.
+    sess = {"visitor_id": "v6", "customer_id": None, "email": "person06@example.com", "ended_at": None}
+    sess |= {"device": "mobile", "channel": "email", "page_views": "3", "cart_adds": "1", "cart_value": "15"}
+    history.add("sessions", day(3), session_id="sdup", started_at=stamp(day(3), 10), order_id=None, **sess)
+    history.add("sessions", day(9), session_id="sdup", started_at=stamp(day(3), 9), order_id=None, **sess)
+    # Rows without an id (identical twice), a bad email, a bad amount, a far-future timestamp.
+    for arrives in (day(1), day(5)):
+        history.add(
+            "orders",
+            arrives,
+            order_id=None,
+            customer_id=None,
+            email="person07@example.com",
+            ordered_at=stamp(day(1), 8),
+            status="completed",
+            amount="1",
+        )
+    bad = {"customer_id": None, "status": "completed", "ordered_at": stamp(day(4), 8)}
+    history.add("orders", day(4), order_id="bad1", email="not-an-email", amount="5", **bad)
+    history.add("orders", day(6), order_id="bad2", email="person08@example.com", amount="abc", **bad)
+    history.add(
+        "orders",
+        day(5),
+        order_id="future1",
+        customer_id=None,
+        email="person09@example.com",
+        ordered_at="2099-01-01T00:00:00",
+        status="completed",
+        amount="9",
+    )
+    # An unsubscribe recorded by editing an old signup in place.
+    signup = {"signup_id": "nx", "email": "person10@example.com", "signed_up_at": stamp(day(0), 7), "source": "contest"}
+    history.add("newsletter_signups", day(0), replaced_on=day(8), **signup, unsubscribed_at=None)
+    history.add("newsletter_signups", day(8), **signup, unsubscribed_at=stamp(day(7), 18))
+    # A signup exported again later with a later time: the earliest row stays, the new one is the duplicate.
+    history.add(
+        "newsletter_signups",
+        day(6),
+        signup_id="n0",
+        email="person00@example.com",
+        signed_up_at=stamp(day(5), 9),
+        source="checkout",
+        unsubscribed_at=None,
+    )
+    # An email event exported twice, the second time late and with another case.
+    event = {"campaign_id": "cmp0", "event_type": "open", "occurred_at": stamp(day(1), 7)}
+    history.add("email_events", day(1), event_id="edup", email="person11@example.com", **event)
+    history.add("email_events", day(7), event_id="edup", email="PERSON11@example.com", **event)
+
+
+def snapshot(database: Path, exclude_tables: set[str] = frozenset()) -> dict[str, list[tuple]]:
+    """Every table and view of the compared schemas, load-time columns left out, rows sorted."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables where table_schema in "
+            f"{COMPARED_SCHEMAS!r} order by 1, 2"
+        ).fetchall()
+        result = {}
+        for schema, table in relations:
+            name = f"{schema}.{table}"
+            if name in exclude_tables or table in exclude_tables:
+                continue
+            columns = [
+                column
+                for (column,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if column not in LOAD_TIME_COLUMNS
+            ]
+            column_list = ", ".join(f'"{c}"' for c in columns)
+            result[name] = [tuple(columns)] + con.execute(
+                f"select {column_list} from {schema}.{table} order by all nulls last"
+            ).fetchall()
+        return result

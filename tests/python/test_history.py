@@ -1,0 +1,108 @@
+"""Stage history, transitions and previous_stage on a hand-made three-date scenario.
+
+Fixture tests/python/fixtures/history_raw, worked out by hand (docs/lifecycle-definitions.md):
+- alice buys on Jan 1, 11, 21 (gaps of 10 days, expected interval 10) and again on Feb 5;
+- bob buys once, on Feb 1 (one-time buyer: expected interval = alice's first gap, 10 days);
+- carol only signs up (Jan 1).
+
+| as of  | alice                              | bob                 | carol    |
+|--------|------------------------------------|---------------------|----------|
+| Jan 25 | 4 days since / 10 = 0.4 → repeat   | not known yet       | prospect |
+| Feb 3  | 13 / 10 = 1.3 → at_risk            | 2 / 10 = 0.2 → new  | prospect |
+| Feb 6  | 1 day since (4 purchase days) → repeat | 5 / 10 = 0.5 → new | prospect |
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from conftest import FIXTURES
+from dbt_harness import query, run_dbt
+
+RAW = FIXTURES / "history_raw"
+JAN25, FEB3, FEB6 = dt.date(2024, 1, 25), dt.date(2024, 2, 3), dt.date(2024, 2, 6)
+
+
+def key(email: str) -> str:
+    return hashlib.md5(email.encode()).hexdigest()
+
+
+ALICE, BOB, CAROL = key("alice@example.com"), key("bob@example.com"), key("carol@example.com")
+
+
+def build(database, as_of: dt.date, *extra: str) -> None:
+    run_dbt(["build", *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat()})
+
+
+@pytest.fixture(scope="module")
+def three_dates(tmp_path_factory):
+    database = tmp_path_factory.mktemp("history") / "warehouse.duckdb"
+    for as_of in (JAN25, FEB3, FEB6):
+        build(database, as_of)
+    return database
+
+
+def test_history_has_one_row_per_person_and_date(three_dates):
+    rows = query(three_dates, "select as_of_date, customer_key, lifecycle_stage from marts.customer_stage_history")
+    assert sorted(rows) == sorted(
+        [
+            (JAN25, ALICE, "repeat"),
+            (JAN25, CAROL, "prospect"),
+            (FEB3, ALICE, "at_risk"),
+            (FEB3, BOB, "new"),
+            (FEB3, CAROL, "prospect"),
+            (FEB6, ALICE, "repeat"),
+            (FEB6, BOB, "new"),
+            (FEB6, CAROL, "prospect"),
+        ]
+    )
+
+
+def test_transitions_between_consecutive_dates(three_dates):
+    rows = query(
+        three_dates, "select from_as_of_date, to_as_of_date, from_stage, to_stage, persons from marts.stage_transitions"
+    )
+    assert sorted(rows) == sorted(
+        [
+            (JAN25, FEB3, "repeat", "at_risk", 1),
+            (JAN25, FEB3, "not_known", "new", 1),
+            (JAN25, FEB3, "prospect", "prospect", 1),
+            (FEB3, FEB6, "at_risk", "repeat", 1),
+            (FEB3, FEB6, "new", "new", 1),
+            (FEB3, FEB6, "prospect", "prospect", 1),
+        ]
+    )
+
+
+def test_customer_lifecycle_knows_the_previous_stage(three_dates):
+    rows = query(
+        three_dates,
+        "select customer_key, lifecycle_stage, previous_stage, stage_changed_on from marts.customer_lifecycle",
+    )
+    assert sorted(rows) == sorted(
+        [
+            (ALICE, "repeat", "at_risk", FEB6),  # back to repeat on Feb 6
+            (BOB, "new", None, FEB3),  # new since first known
+            (CAROL, "prospect", None, JAN25),  # never moved
+        ]
+    )
+
+
+def test_rerunning_a_date_replaces_it_and_full_refresh_keeps_history(tmp_path):
+    database = tmp_path / "warehouse.duckdb"
+    for as_of in (JAN25, FEB3, FEB6, FEB3):
+        build(database, as_of)
+    assert query(database, "select count(*) from marts.customer_stage_history") == [(8,)]
+    # As of Feb 3 again: only earlier dates count, so alice moved from repeat on Feb 3 (Feb 6 is ignored).
+    assert query(
+        database,
+        f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = '{ALICE}'",
+    ) == [("repeat", FEB3)]
+    build(database, FEB6, "--full-refresh")
+    assert query(database, "select count(*) from marts.customer_stage_history") == [(8,)]
+    assert query(
+        database,
+        f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = '{ALICE}'",
+    ) == [("at_risk", FEB6)]
