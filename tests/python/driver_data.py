@@ -10,8 +10,12 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+from lifecycle_pipeline.inputs import required_columns
+
 AS_OF = dt.date(2026, 10, 31)
 BAD_ORDER_ID = "o-bad"
+# The contract's columns, from the same source definition the pipeline checks raw files against.
+COLUMNS = required_columns()
 
 
 def _write(path: Path, header: list[str], rows: list[list]) -> None:
@@ -50,7 +54,7 @@ def write_raw(folder: Path) -> Path:
     """Write orders, sessions, newsletter_signups and email_events CSVs into folder; return it."""
     folder.mkdir(parents=True, exist_ok=True)
     orders = _orders()
-    _write(folder / "orders.csv", ["order_id", "customer_id", "email", "ordered_at", "status", "amount"], orders)
+    _write(folder / "orders.csv", COLUMNS["orders"], orders)
     sessions = []
     for i, order in enumerate(orders[:40], start=1):
         sessions.append(
@@ -87,24 +91,7 @@ def write_raw(folder: Path) -> Path:
                 "",
             ]
         )
-    _write(
-        folder / "sessions.csv",
-        [
-            "session_id",
-            "visitor_id",
-            "customer_id",
-            "email",
-            "started_at",
-            "ended_at",
-            "device",
-            "channel",
-            "page_views",
-            "cart_adds",
-            "cart_value",
-            "order_id",
-        ],
-        sessions,
-    )
+    _write(folder / "sessions.csv", COLUMNS["sessions"], sessions)
     signups = [[f"n{p}", f"person{p}@example.com", "2026-01-05T08:00:00", "newsletter", ""] for p in range(1, 25)]
     _write(
         folder / "newsletter_signups.csv", ["signup_id", "email", "signed_up_at", "source", "unsubscribed_at"], signups
@@ -116,5 +103,5 @@ def write_raw(folder: Path) -> Path:
             events.append([f"e{p}-{k}", f"person{p}@example.com", f"cmp{k}", "delivered", f"{day}T07:00:00"])
         if p % 3 == 0:
             events.append([f"e{p}-open", f"person{p}@example.com", "cmp0", "open", f"{AS_OF}T08:00:00"])
-    _write(folder / "email_events.csv", ["event_id", "email", "campaign_id", "event_type", "occurred_at"], events)
+    _write(folder / "email_events.csv", COLUMNS["email_events"], events)
     return folder

@@ -15,25 +15,10 @@ from pathlib import Path
 
 import duckdb
 
-COLUMNS = {
-    "orders": ["order_id", "customer_id", "email", "ordered_at", "status", "amount"],
-    "sessions": [
-        "session_id",
-        "visitor_id",
-        "customer_id",
-        "email",
-        "started_at",
-        "ended_at",
-        "device",
-        "channel",
-        "page_views",
-        "cart_adds",
-        "cart_value",
-        "order_id",
-    ],
-    "newsletter_signups": ["signup_id", "email", "signed_up_at", "source", "unsubscribed_at"],
-    "email_events": ["event_id", "email", "campaign_id", "event_type", "occurred_at"],
-}
+from lifecycle_pipeline.inputs import required_columns
+
+# The contract's columns, from the same source definition the pipeline checks raw files against.
+COLUMNS = required_columns()
 
 # Columns a run sets to its own start time: the only ones allowed to differ from a full build.
 LOAD_TIME_COLUMNS = {"loaded_at", "quarantined_at"}
