@@ -93,9 +93,7 @@ def write_raw(folder: Path) -> Path:
         )
     _write(folder / "sessions.csv", COLUMNS["sessions"], sessions)
     signups = [[f"n{p}", f"person{p}@example.com", "2026-01-05T08:00:00", "newsletter", ""] for p in range(1, 25)]
-    _write(
-        folder / "newsletter_signups.csv", ["signup_id", "email", "signed_up_at", "source", "unsubscribed_at"], signups
-    )
+    _write(folder / "newsletter_signups.csv", COLUMNS["newsletter_signups"], signups)
     events = []
     for p in range(1, 25):
         for k in range(4):
