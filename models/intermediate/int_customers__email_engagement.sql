@@ -1,5 +1,6 @@
 -- Email engagement per known person in the engagement window (the as-of date and the
--- engagement_window_days days before it): opens, clicks, sessions from email, deliveries.
+-- engagement_window_days days before it): opens, clicks, sessions from email, deliveries. Counted per email
+-- and joined to the persons once (emails of events that belong to no known person are dropped by that join).
 with
 
 as_of as (
@@ -33,13 +34,13 @@ email_events as (
 email_sessions as (
 
     select
-        sessions.customer_key,
+        sessions.person_email,
         sessions.started_at
     from {{ ref('int_sessions__attributed') }} as sessions
     cross join as_of
     where
         sessions.channel = 'email'
-        and sessions.customer_key is not null
+        and sessions.person_email is not null
         and {{ dbt.datediff('cast(sessions.started_at as date)', 'as_of.as_of_date', 'day') }}
         <= {{ var('engagement_window_days') }}
 
@@ -48,28 +49,26 @@ email_sessions as (
 event_counts as (
 
     select
-        persons.customer_key,
+        email_events.email,
         sum(case when email_events.event_type = 'delivered' then 1 else 0 end) as deliveries,
         sum(case when email_events.event_type = 'open' then 1 else 0 end) as opens,
         sum(case when email_events.event_type = 'click' then 1 else 0 end) as clicks,
         max(
             case when email_events.event_type in ('open', 'click') then email_events.occurred_at end
         ) as last_engaged_at
-    from persons
-    inner join email_events
-        on persons.email = email_events.email
-    group by persons.customer_key
+    from email_events
+    group by email_events.email
 
 ),
 
 session_counts as (
 
     select
-        customer_key,
+        person_email,
         count(*) as email_sessions,
         max(started_at) as last_email_session_at
     from email_sessions
-    group by customer_key
+    group by person_email
 
 ),
 
@@ -85,9 +84,9 @@ joined as (
         session_counts.last_email_session_at
     from persons
     left join event_counts
-        on persons.customer_key = event_counts.customer_key
+        on persons.email = event_counts.email
     left join session_counts
-        on persons.customer_key = session_counts.customer_key
+        on persons.email = session_counts.person_email
 
 ),
 

@@ -89,29 +89,30 @@ customer_id_sightings as (
 
 ),
 
-customer_id_ranked as (
+customer_id_first_seen as (
 
     select
         customer_id,
-        email,
-        seen_at,
-        row_number() over (
-            partition by customer_id
-            order by seen_at asc nulls last, email asc nulls last
-        ) as email_rank,
-        min(seen_at) over (partition by customer_id) as first_seen_at
+        min(seen_at) as first_seen_at
     from customer_id_sightings
+    group by customer_id
 
 ),
 
+-- The owner is the email of the earliest sighting (alphabetically first on a tie): two aggregates and a join
+-- instead of a row_number() window, which sorts every sighting.
 customer_id_owners as (
 
     select
-        customer_id,
-        email,
-        first_seen_at
-    from customer_id_ranked
-    where email_rank = 1
+        sightings.customer_id,
+        min(sightings.email) as email,
+        first_seen.first_seen_at
+    from customer_id_sightings as sightings
+    inner join customer_id_first_seen as first_seen
+        on
+            sightings.customer_id = first_seen.customer_id
+            and sightings.seen_at = first_seen.first_seen_at
+    group by sightings.customer_id, first_seen.first_seen_at
 
 ),
 
@@ -129,28 +130,29 @@ identified_sessions as (
 
 ),
 
-visitor_ranked as (
+visitor_first_identified as (
 
     select
         visitor_id,
-        email,
-        row_number() over (
-            partition by visitor_id
-            order by started_at asc nulls last, email asc nulls last
-        ) as email_rank,
-        min(started_at) over (partition by visitor_id) as first_identified_at
+        min(started_at) as first_identified_at
     from identified_sessions
+    group by visitor_id
 
 ),
 
+-- Same rule as for customer ids: the person of the earliest identified session.
 visitor_owners as (
 
     select
-        visitor_id,
-        email,
-        first_identified_at
-    from visitor_ranked
-    where email_rank = 1
+        identified_sessions.visitor_id,
+        min(identified_sessions.email) as email,
+        first_identified.first_identified_at
+    from identified_sessions
+    inner join visitor_first_identified as first_identified
+        on
+            identified_sessions.visitor_id = first_identified.visitor_id
+            and identified_sessions.started_at = first_identified.first_identified_at
+    group by identified_sessions.visitor_id, first_identified.first_identified_at
 
 ),
 

@@ -29,13 +29,14 @@ purchase_gaps as (
 order_summary as (
 
     select
-        customer_key,
+        -- grouped by the email and hashed once per person, not once per order
+        {{ dbt.hash('email') }} as customer_key,
         count(*) as valid_orders,
         sum(case when is_purchase then 1 else 0 end) as order_count,
         sum(case when is_returned_or_cancelled then 1 else 0 end) as returned_or_cancelled_orders,
         sum(purchase_amount) as net_revenue
     from orders
-    group by customer_key
+    group by email
 
 ),
 

@@ -1,4 +1,7 @@
 -- One row per person and purchase day (calendar date, UTC, with at least one completed order).
+-- A view: only int_customers__order_facts reads it, in the same query.
+{{ config(materialized='view') }}
+
 with
 
 orders as (

@@ -1,4 +1,7 @@
 -- One row per gap between two consecutive purchase days of a person.
+-- A view: only int_customers__order_facts reads it, in the same query.
+{{ config(materialized='view') }}
+
 with
 
 purchase_days as (

@@ -1,22 +1,37 @@
 -- Sessions per known person: how many, when last seen, and the device / channel used most.
+-- Aggregated by the person's email; the person_email comes from the identity map, once per person.
 with
 
 sessions as (
 
-    select * from {{ ref('int_sessions__attributed') }}
-    where customer_key is not null
+    select
+        person_email,
+        device,
+        channel,
+        is_stitched,
+        started_at,
+        ended_at
+    from {{ ref('int_sessions__attributed') }}
+    where person_email is not null
+
+),
+
+persons as (
+
+    select * from {{ ref('int_customers__identity') }}
+    where identifier_type = 'email'
 
 ),
 
 device_counts as (
 
     select
-        customer_key,
+        person_email,
         device,
         count(*) as sessions,
         max(started_at) as last_started_at
     from sessions
-    group by customer_key, device
+    group by person_email, device
 
 ),
 
@@ -24,10 +39,10 @@ device_counts as (
 device_ranked as (
 
     select
-        customer_key,
+        person_email,
         device,
         row_number() over (
-            partition by customer_key
+            partition by person_email
             order by sessions desc nulls last, last_started_at desc nulls last, device asc nulls last
         ) as device_rank
     from device_counts
@@ -37,22 +52,22 @@ device_ranked as (
 channel_counts as (
 
     select
-        customer_key,
+        person_email,
         channel,
         count(*) as sessions,
         max(started_at) as last_started_at
     from sessions
-    group by customer_key, channel
+    group by person_email, channel
 
 ),
 
 channel_ranked as (
 
     select
-        customer_key,
+        person_email,
         channel,
         row_number() over (
-            partition by customer_key
+            partition by person_email
             order by sessions desc nulls last, last_started_at desc nulls last, channel asc nulls last
         ) as channel_rank
     from channel_counts
@@ -62,12 +77,12 @@ channel_ranked as (
 totals as (
 
     select
-        customer_key,
+        person_email,
         count(*) as sessions,
         sum(case when is_stitched then 1 else 0 end) as stitched_sessions,
         max(ended_at) as last_seen_at
     from sessions
-    group by customer_key
+    group by person_email
 
 ),
 
@@ -75,7 +90,7 @@ final as (
 
     select
         -- ids
-        totals.customer_key,
+        persons.customer_key,
 
         -- counts
         cast(totals.sessions as {{ dbt.type_bigint() }}) as sessions,
@@ -89,10 +104,12 @@ final as (
         totals.last_seen_at
 
     from totals
+    inner join persons
+        on totals.person_email = persons.email
     inner join device_ranked
-        on totals.customer_key = device_ranked.customer_key and device_ranked.device_rank = 1
+        on totals.person_email = device_ranked.person_email and device_ranked.device_rank = 1
     inner join channel_ranked
-        on totals.customer_key = channel_ranked.customer_key and channel_ranked.channel_rank = 1
+        on totals.person_email = channel_ranked.person_email and channel_ranked.channel_rank = 1
 
 )
 

@@ -1,5 +1,8 @@
 -- Orders up to the as-of date with their person and purchase flags. An order belongs to the person of the
 -- email on it (every valid order has one).
+-- A view: fct_orders stores these rows; the per-person models aggregate by email and hash once per person.
+{{ config(materialized='view') }}
+
 with
 
 as_of as (
@@ -23,6 +26,7 @@ final as (
         -- ids
         order_id,
         {{ dbt.hash('email') }} as customer_key,
+        email,
         customer_id,
 
         -- attributes

@@ -1,5 +1,9 @@
 -- Sessions up to the as-of date with the person they count for: the session's own email, else the owner
 -- of its customer_id, else the person its visitor_id was later identified as (stitched).
+-- A view: each reader takes only the sessions and columns it needs (readers that aggregate per person group by
+-- person_email, so the customer_key hash is not computed for millions of sessions), and nothing is written.
+{{ config(materialized='view') }}
+
 with
 
 as_of as (
@@ -27,7 +31,8 @@ customer_id_owners as (
 
     select
         identifier_value as customer_id,
-        customer_key
+        customer_key,
+        email
     from identity
     where identifier_type = 'customer_id'
 
@@ -37,7 +42,8 @@ visitor_owners as (
 
     select
         identifier_value as visitor_id,
-        customer_key
+        customer_key,
+        email
     from identity
     where identifier_type = 'visitor_id'
 
@@ -52,6 +58,7 @@ attributed as (
             when customer_id_owners.customer_key is not null then customer_id_owners.customer_key
             else visitor_owners.customer_key
         end as customer_key,
+        coalesce(sessions.email, customer_id_owners.email, visitor_owners.email) as person_email,
         case
             when sessions.email is not null then 'email'
             when customer_id_owners.customer_key is not null then 'customer_id'
@@ -71,6 +78,7 @@ final as (
         -- ids
         session_id,
         customer_key,
+        person_email,
         visitor_id,
         customer_id,
         order_id,

@@ -10,39 +10,49 @@ as_of as (
 
 sessions as (
 
-    select * from {{ ref('int_sessions__attributed') }}
+    select
+        session_id,
+        customer_key,
+        person_email,
+        cart_adds,
+        cart_value,
+        started_at,
+        ended_at
+    from {{ ref('int_sessions__attributed') }}
     where cart_adds > 0 and order_id is null
 
 ),
 
 purchases as (
 
-    select * from {{ ref('int_orders__attributed') }}
+    select
+        email,
+        ordered_at
+    from {{ ref('int_orders__attributed') }}
     where is_purchase
 
 ),
 
--- A purchase by the same person from the session's start up to cart_abandon_hours after its end.
-bought_soon as (
+-- Purchases by the same person from the session's start on (matched on the person's email, so no hashing).
+-- bought_soon: one of them within cart_abandon_hours after the session's end.
+cart_purchases as (
 
-    select distinct sessions.session_id
+    select
+        sessions.session_id,
+        max(
+            case
+                when
+                    purchases.ordered_at
+                    <= {{ dbt.dateadd('hour', var('cart_abandon_hours'), 'sessions.ended_at') }}
+                    then 1
+                else 0
+            end
+        ) as bought_soon
     from sessions
     inner join purchases
-        on sessions.customer_key = purchases.customer_key
-    where
-        purchases.ordered_at >= sessions.started_at
-        and purchases.ordered_at
-        <= {{ dbt.dateadd('hour', var('cart_abandon_hours'), 'sessions.ended_at') }}
-
-),
-
-bought_since as (
-
-    select distinct sessions.session_id
-    from sessions
-    inner join purchases
-        on sessions.customer_key = purchases.customer_key
+        on sessions.person_email = purchases.email
     where purchases.ordered_at >= sessions.started_at
+    group by sessions.session_id
 
 ),
 
@@ -56,8 +66,8 @@ flagged as (
         sessions.started_at,
         sessions.ended_at,
         as_of.as_of_end_at,
-        bought_soon.session_id is null as is_abandoned,
-        bought_since.session_id is null as is_unbought,
+        coalesce(cart_purchases.bought_soon, 0) = 0 as is_abandoned,
+        cart_purchases.session_id is null as is_unbought,
         (
             sessions.ended_at
             >= {{ dbt.dateadd('hour', -1 * var('cart_reminder_max_hours'), 'as_of.as_of_end_at') }}
@@ -68,10 +78,8 @@ flagged as (
         ) as is_past_min_hours
     from sessions
     cross join as_of
-    left join bought_soon
-        on sessions.session_id = bought_soon.session_id
-    left join bought_since
-        on sessions.session_id = bought_since.session_id
+    left join cart_purchases
+        on sessions.session_id = cart_purchases.session_id
 
 ),
 
