@@ -29,8 +29,7 @@ purchase_gaps as (
 order_summary as (
 
     select
-        -- grouped by the email and hashed once per person, not once per order
-        {{ dbt.hash('email') }} as customer_key,
+        email,
         count(*) as valid_orders,
         sum(case when is_purchase then 1 else 0 end) as order_count,
         sum(case when is_returned_or_cancelled then 1 else 0 end) as returned_or_cancelled_orders,
@@ -43,20 +42,20 @@ order_summary as (
 day_summary as (
 
     select
-        customer_key,
+        email,
         min(purchase_date) as first_order_date,
         max(purchase_date) as last_order_date,
         count(*) as purchase_days,
         avg(case when purchase_day_number > 1 then purchase_amount end) as avg_repeat_order_value
     from purchase_days
-    group by customer_key
+    group by email
 
 ),
 
 gap_summary as (
 
     select
-        customer_key,
+        email,
         avg(cast(gap_days as {{ type_double() }})) as avg_interval_days,
         percentile_cont(0.5) within group (order by gap_days) as median_interval_days,
         -- Population standard deviation from exact integer sums (n·Σx² − (Σx)²) / n², so that re-runs give
@@ -66,7 +65,7 @@ gap_summary as (
             / (count(*) * count(*))
         ) as stddev_interval_days
     from purchase_gaps
-    group by customer_key
+    group by email
 
 ),
 
@@ -82,7 +81,8 @@ population_first_gap as (
 joined as (
 
     select
-        order_summary.customer_key,
+        -- everything above is per email; hashed once per person here
+        {{ dbt.hash('order_summary.email') }} as customer_key,
         as_of.as_of_date,
         order_summary.valid_orders,
         order_summary.returned_or_cancelled_orders,
@@ -94,8 +94,8 @@ joined as (
         gap_summary.median_interval_days,
         gap_summary.stddev_interval_days,
         population_first_gap.median_first_gap_days,
-        case when day_summary.customer_key is not null then order_summary.order_count end as order_count,
-        case when day_summary.customer_key is not null then order_summary.net_revenue end as net_revenue,
+        case when day_summary.email is not null then order_summary.order_count end as order_count,
+        case when day_summary.email is not null then order_summary.net_revenue end as net_revenue,
         case
             when day_summary.purchase_days > 1
                 then gap_summary.avg_interval_days
@@ -106,9 +106,9 @@ joined as (
     cross join as_of
     cross join population_first_gap
     left join day_summary
-        on order_summary.customer_key = day_summary.customer_key
+        on order_summary.email = day_summary.email
     left join gap_summary
-        on order_summary.customer_key = gap_summary.customer_key
+        on order_summary.email = gap_summary.email
 
 ),
 

@@ -1,5 +1,6 @@
 -- One row per person and purchase day (calendar date, UTC, with at least one completed order).
--- A view: only int_customers__order_facts reads it, in the same query.
+-- A view: only int_customers__order_facts reads it, in the same query, grouped by email (customer_key is then
+-- never computed there: it is hashed once per person instead).
 {{ config(materialized='view') }}
 
 with
@@ -14,27 +15,27 @@ orders as (
 daily as (
 
     select
-        customer_key,
+        email,
         order_date as purchase_date,
         count(*) as purchases,
         sum(amount) as purchase_amount
     from orders
-    group by customer_key, order_date
+    group by email, order_date
 
 ),
 
 numbered as (
 
     select
-        customer_key,
+        email,
         purchase_date,
         purchases,
         purchase_amount,
         row_number() over (
-            partition by customer_key order by purchase_date asc nulls last
+            partition by email order by purchase_date asc nulls last
         ) as purchase_day_number,
         lag(purchase_date) over (
-            partition by customer_key order by purchase_date asc nulls last
+            partition by email order by purchase_date asc nulls last
         ) as previous_purchase_date
     from daily
 
@@ -44,7 +45,8 @@ final as (
 
     select
         -- ids
-        customer_key,
+        {{ dbt.hash('email') }} as customer_key,
+        email,
         purchase_day_number,
 
         -- counts and amounts

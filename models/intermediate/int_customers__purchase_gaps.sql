@@ -16,6 +16,7 @@ final as (
     select
         -- ids
         customer_key,
+        email,
         purchase_day_number,
 
         -- dates
