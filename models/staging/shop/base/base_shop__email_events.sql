@@ -6,6 +6,7 @@
         on_schema_change='fail',
     )
 }}
+{%- set raw_columns = ['event_id', 'email', 'campaign_id', 'event_type', 'occurred_at'] %}
 -- Every raw email event row, typed, with the reason it cannot be used (NULL = usable).
 with
 
@@ -20,13 +21,7 @@ fingerprinted as (
 
     select
         *,
-        {{ raw_row_fingerprint([
-            'event_id',
-            'email',
-            'campaign_id',
-            'event_type',
-            'occurred_at',
-        ]) }} as raw_row_hash
+        {{ raw_row_fingerprint(raw_columns) }} as raw_row_hash
     from source
 
 ),
@@ -43,7 +38,7 @@ keyed as (
 -- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
 in_scope as (
 
-    {{ rows_to_process('keyed', 'occurred_at') }}
+    {{ rows_to_process('keyed', 'occurred_at', 'email_events', raw_columns) }}
 
 ),
 
@@ -53,6 +48,7 @@ typed as (
         -- incremental bookkeeping
         dedup_key,
         raw_row_hash,
+        _source_file,
 
         -- raw text, kept for the quarantine
         event_id as raw_event_id,
@@ -122,13 +118,13 @@ ranked as (
 
     union all
 
-    -- A repeated event_id keeps its earliest usable row; equal timestamps are decided by raw_row_hash
-    -- (arbitrary but the same on every run).
+    -- A repeated event_id keeps its earliest usable row; equal timestamps are decided by the file: a later
+    -- file supersedes an earlier one, then by raw_row_hash (arbitrary but the same on every run).
     select
         *,
         row_number() over (
             partition by event_id
-            order by occurred_at asc, raw_row_hash asc
+            order by occurred_at asc, _source_file desc, raw_row_hash asc
         ) as event_id_rank
     from checked
     where

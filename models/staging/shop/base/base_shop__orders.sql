@@ -6,6 +6,7 @@
         on_schema_change='fail',
     )
 }}
+{%- set raw_columns = ['order_id', 'customer_id', 'email', 'ordered_at', 'status', 'amount'] %}
 -- Every raw order row, typed, with the reason it cannot be used (NULL = usable).
 -- stg_shop__orders keeps the usable rows, quarantine_shop__orders the rest.
 with
@@ -21,14 +22,7 @@ fingerprinted as (
 
     select
         *,
-        {{ raw_row_fingerprint([
-            'order_id',
-            'customer_id',
-            'email',
-            'ordered_at',
-            'status',
-            'amount',
-        ]) }} as raw_row_hash
+        {{ raw_row_fingerprint(raw_columns) }} as raw_row_hash
     from source
 
 ),
@@ -45,7 +39,7 @@ keyed as (
 -- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
 in_scope as (
 
-    {{ rows_to_process('keyed', 'ordered_at') }}
+    {{ rows_to_process('keyed', 'ordered_at', 'orders', raw_columns) }}
 
 ),
 
@@ -55,6 +49,7 @@ typed as (
         -- incremental bookkeeping
         dedup_key,
         raw_row_hash,
+        _source_file,
 
         -- raw text, kept for the quarantine
         order_id as raw_order_id,
@@ -127,12 +122,13 @@ ranked as (
     union all
 
     -- Contract: a repeated order_id keeps its usable row with the latest ordered_at (a later export carries the
-    -- newer status); equal timestamps are decided by raw_row_hash (arbitrary but the same on every run).
+    -- newer status); equal timestamps are decided by the file (a later file supersedes an earlier one), then
+    -- by raw_row_hash (arbitrary but the same on every run).
     select
         *,
         row_number() over (
             partition by order_id
-            order by ordered_at desc, raw_row_hash asc
+            order by ordered_at desc, _source_file desc, raw_row_hash asc
         ) as order_id_rank
     from checked
     where

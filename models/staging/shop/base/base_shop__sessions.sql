@@ -6,6 +6,10 @@
         on_schema_change='fail',
     )
 }}
+{%- set raw_columns = [
+    'session_id', 'visitor_id', 'customer_id', 'email', 'started_at', 'ended_at',
+    'device', 'channel', 'page_views', 'cart_adds', 'cart_value', 'order_id',
+] %}
 -- Every raw session row, typed, with the reason it cannot be used (NULL = usable).
 with
 
@@ -20,20 +24,7 @@ fingerprinted as (
 
     select
         *,
-        {{ raw_row_fingerprint([
-            'session_id',
-            'visitor_id',
-            'customer_id',
-            'email',
-            'started_at',
-            'ended_at',
-            'device',
-            'channel',
-            'page_views',
-            'cart_adds',
-            'cart_value',
-            'order_id',
-        ]) }} as raw_row_hash
+        {{ raw_row_fingerprint(raw_columns) }} as raw_row_hash
     from source
 
 ),
@@ -50,7 +41,7 @@ keyed as (
 -- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
 in_scope as (
 
-    {{ rows_to_process('keyed', 'started_at') }}
+    {{ rows_to_process('keyed', 'started_at', 'sessions', raw_columns) }}
 
 ),
 
@@ -60,6 +51,7 @@ typed as (
         -- incremental bookkeeping
         dedup_key,
         raw_row_hash,
+        _source_file,
 
         -- raw text, kept for the quarantine
         session_id as raw_session_id,
@@ -150,13 +142,13 @@ ranked as (
 
     union all
 
-    -- A repeated session_id keeps its earliest usable row; equal starts are decided by raw_row_hash
-    -- (arbitrary but the same on every run).
+    -- A repeated session_id keeps its earliest usable row; equal starts are decided by the file: a later
+    -- file supersedes an earlier one, then by raw_row_hash (arbitrary but the same on every run).
     select
         *,
         row_number() over (
             partition by session_id
-            order by started_at asc, raw_row_hash asc
+            order by started_at asc, _source_file desc, raw_row_hash asc
         ) as session_id_rank
     from checked
     where
