@@ -100,20 +100,21 @@
     end
 {%- endmacro %}
 
-{#- Marks a CTE that is used twice to be inlined into each use rather than computed once and stored: for
-    a wide, cheap-to-compute CTE a stored copy costs more than computing it again. DuckDB and PostgreSQL
-    (12+) accept `not materialized`; elsewhere nothing is emitted and the engine decides. -#}
-{% macro inline_cte() -%}
-    {{ return(adapter.dispatch('inline_cte', 'customer_lifecycle')()) }}
+{#- How a CTE that is used more than once is computed: `cte_storage(false)` inlines it into each use (for a
+    wide, cheap CTE, a stored copy costs more than computing it again), `cte_storage(true)` computes it once and
+    stores it (for a small result that is costly to find). DuckDB and PostgreSQL (12+) accept
+    `[not] materialized`; elsewhere nothing is emitted and the engine decides. -#}
+{% macro cte_storage(stored) -%}
+    {{ return(adapter.dispatch('cte_storage', 'customer_lifecycle')(stored)) }}
 {%- endmacro %}
 
-{% macro default__inline_cte() -%}
+{% macro default__cte_storage(stored) -%}
 {%- endmacro %}
 
-{% macro duckdb__inline_cte() -%}
-    not materialized
+{% macro duckdb__cte_storage(stored) -%}
+    {{ 'materialized' if stored else 'not materialized' }}
 {%- endmacro %}
 
-{% macro postgres__inline_cte() -%}
-    not materialized
+{% macro postgres__cte_storage(stored) -%}
+    {{ 'materialized' if stored else 'not materialized' }}
 {%- endmacro %}

@@ -92,26 +92,40 @@
             {{ _stored_groups_to_recheck(timestamp_column) }}
         )
         {%- else %}
-        select {{ keyed_cte }}.*
-        from {{ keyed_cte }}
-        where {{ keyed_cte }}.dedup_key in (
-            select coalesce(raw_side.dedup_key, stored_side.dedup_key) as dedup_key
+        -- Fingerprints present a different number of times in the file and in the stored rows (new, gone or
+        -- repeated rows). Compared on the 64-bit fingerprint alone: it determines the dedup_key, and grouping
+        -- on it is much cheaper than on text keys.
+        with changed_fingerprints as (
+            select coalesce(raw_side.raw_row_hash, stored_side.raw_row_hash) as raw_row_hash
             from (
-                select dedup_key, raw_row_hash, count(*) as row_count
+                select raw_row_hash, count(*) as row_count
                 from {{ keyed_cte }}
-                group by dedup_key, raw_row_hash
+                group by raw_row_hash
             ) as raw_side
             full outer join (
-                select dedup_key, raw_row_hash, count(*) as row_count
+                select raw_row_hash, count(*) as row_count
                 from {{ this }}
-                group by dedup_key, raw_row_hash
+                group by raw_row_hash
             ) as stored_side
-                on raw_side.dedup_key = stored_side.dedup_key
-                and raw_side.raw_row_hash = stored_side.raw_row_hash
+                on raw_side.raw_row_hash = stored_side.raw_row_hash
             where
                 raw_side.row_count is null
                 or stored_side.row_count is null
                 or raw_side.row_count != stored_side.row_count
+        )
+
+        select {{ keyed_cte }}.*
+        from {{ keyed_cte }}
+        where {{ keyed_cte }}.dedup_key in (
+            select {{ keyed_cte }}.dedup_key
+            from {{ keyed_cte }}
+            where {{ keyed_cte }}.raw_row_hash in (select changed_fingerprints.raw_row_hash from changed_fingerprints)
+
+            union all
+
+            select dedup_key
+            from {{ this }}
+            where raw_row_hash in (select changed_fingerprints.raw_row_hash from changed_fingerprints)
 
             union all
 

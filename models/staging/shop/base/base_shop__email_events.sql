@@ -11,7 +11,7 @@
 with
 
 -- Inlined: read twice (typing and repeated_ids); a stored copy of every raw row costs more than a second scan.
-source as {{ inline_cte() }} (
+source as {{ cte_storage(false) }} (
 
     select * from {{ source('shop', 'email_events') }}
 
@@ -35,8 +35,9 @@ keyed as (
 
 ),
 
--- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
-in_scope as (
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql),
+-- stored once: it is small, costly to find and used twice.
+in_scope as {{ cte_storage(is_incremental()) }} (
 
     {{ rows_to_process('keyed', 'occurred_at', 'email_events', raw_columns) }}
 
@@ -73,7 +74,7 @@ typed as (
 ),
 
 -- Inlined: used twice below, and storing this wide CTE once costs as much as the ranking itself.
-checked as {{ inline_cte() }} (
+checked as {{ cte_storage(false) }} (
 
     select
         *,

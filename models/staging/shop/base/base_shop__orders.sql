@@ -12,7 +12,7 @@
 with
 
 -- Inlined: read twice (typing and repeated_ids); a stored copy of every raw row costs more than a second scan.
-source as {{ inline_cte() }} (
+source as {{ cte_storage(false) }} (
 
     select * from {{ source('shop', 'orders') }}
 
@@ -36,8 +36,9 @@ keyed as (
 
 ),
 
--- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
-in_scope as (
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql),
+-- stored once: it is small, costly to find and used twice.
+in_scope as {{ cte_storage(is_incremental()) }} (
 
     {{ rows_to_process('keyed', 'ordered_at', 'orders', raw_columns) }}
 
@@ -76,7 +77,7 @@ typed as (
 ),
 
 -- Inlined: used twice below, and storing this wide CTE once costs as much as the ranking itself.
-checked as {{ inline_cte() }} (
+checked as {{ cte_storage(false) }} (
 
     select
         *,
