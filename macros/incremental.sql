@@ -36,7 +36,8 @@
          - raw dataset in one file: a fingerprint that is new, gone, or present a different number of times
            (new rows, late-arriving rows of any age, rows edited in place — e.g. an old order's status);
          - raw dataset as a folder of files: a row in a file not loaded before. Files are immutable once
-           loaded: only the new files are read (the filter on _source_file is pushed into the file reader),
+           loaded: only the new files are read (the list of their names, made at compile time from the folder
+           and the stored _source_file values, is a filter that DuckDB pushes into the file reader),
            and the group's other rows are taken from the stored table (its raw_* columns), not from the old
            files;
       2. has a stored row dated within `incremental_lookback_days` before the newest usable timestamp stored
@@ -61,11 +62,12 @@
                 ~ "switching between a single file and a folder) run with --full-refresh."
             ) }}
         {%- endif -%}
+        {%- set new_files = raw_input.files | reject('in', loaded_files) | list -%}
         {%- set new_files_only -%}
-            {%- if loaded_files -%}
-                _source_file not in ('{{ loaded_files | map('replace', "'", "''") | join("', '") }}')
+            {%- if new_files -%}
+                _source_file in ('{{ new_files | map('replace', "'", "''") | join("', '") }}')
             {%- else -%}
-                true
+                false
             {%- endif -%}
         {%- endset %}
         -- rows of the files not loaded before
