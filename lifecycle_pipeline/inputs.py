@@ -23,9 +23,12 @@ SOURCE_NAME = "shop"
 
 @dataclass(frozen=True)
 class RawFile:
+    """One raw dataset: a file NAME.parquet / NAME.csv, or a folder NAME/ of such files (`files`)."""
+
     dataset: str
     path: Path
     columns: tuple[str, ...]
+    files: tuple[Path, ...] = ()
 
 
 def required_columns(sources_yml: Path = SOURCES_YML) -> dict[str, list[str]]:
@@ -76,18 +79,52 @@ def parse_as_of_range(start: str, end: str, step: str) -> list[dt.date]:
 
 
 def find_raw_file(raw_dir: Path, dataset: str, raw_format: str = "auto") -> Path:
-    """NAME.parquet wins over NAME.csv unless the format is forced (same rule as the dbt hook)."""
+    """The dataset's file NAME.parquet / NAME.csv (Parquet wins unless the format is forced) or its folder NAME/
+    of *.parquet or *.csv files: the same rules as the dbt hook, with a clear error for a folder that is empty
+    or mixes formats and for a dataset that is both a file and a folder."""
     forced = raw_format.strip().lower()
     formats = [forced] if forced in ("csv", "parquet") else ["parquet", "csv"]
+    singles = [raw_dir / f"{dataset}.{fmt}" for fmt in ("parquet", "csv") if (raw_dir / f"{dataset}.{fmt}").is_file()]
+    folder = raw_dir / dataset
+    if folder.is_dir():
+        if singles:
+            raise InputError(
+                f"Raw dataset '{dataset}' is both a file ({singles[0].name}) and a folder ({dataset}/) in {raw_dir}: "
+                "keep one of them (see docs/raw-data-contract.md)."
+            )
+        by_format = {fmt: folder_files(folder, fmt) for fmt in ("parquet", "csv")}
+        present = [fmt for fmt, files in by_format.items() if files]
+        if len(present) > 1:
+            raise InputError(
+                f"Raw folder {folder} mixes .parquet and .csv files ({by_format['parquet'][0].name}, "
+                f"{by_format['csv'][0].name}): a folder holds one format (see docs/raw-data-contract.md)."
+            )
+        if not present:
+            raise InputError(
+                f"Raw folder {folder} holds no .parquet or .csv files: put the dataset's files in it, or remove it "
+                f"and provide {dataset}.parquet or {dataset}.csv (see docs/raw-data-contract.md)."
+            )
+        if present[0] not in formats:
+            raise InputError(
+                f"Raw folder {folder} holds .{present[0]} files, but the raw format is forced to {forced} "
+                "(LIFECYCLE_RAW_FORMAT / var raw_format)."
+            )
+        return folder
     for fmt in formats:
         candidate = raw_dir / f"{dataset}.{fmt}"
         if candidate.is_file():
             return candidate
     expected = " or ".join(f"{dataset}.{fmt}" for fmt in formats)
     raise InputError(
-        f"Raw dataset '{dataset}' is missing: expected {expected} in {raw_dir}. Point --raw-dir at the folder "
-        "with orders, sessions, newsletter_signups and email_events (see docs/raw-data-contract.md)."
+        f"Raw dataset '{dataset}' is missing: expected {expected}, or a folder {dataset}/ of such files, in {raw_dir}. "
+        "Point --raw-dir at the folder with orders, sessions, newsletter_signups and email_events "
+        "(see docs/raw-data-contract.md)."
     )
+
+
+def folder_files(folder: Path, fmt: str) -> list[Path]:
+    """The folder's files of one format, by name (the order that decides ties between files); others ignored."""
+    return sorted(path for path in folder.glob(f"*.{fmt}") if path.is_file())
 
 
 def file_columns(path: Path) -> tuple[str, ...]:
@@ -109,19 +146,24 @@ def file_columns(path: Path) -> tuple[str, ...]:
 
 
 def check_raw_dir(raw_dir: Path, raw_format: str = "auto") -> list[RawFile]:
-    """Every dataset present with every required column; raises InputError naming the file and column."""
+    """Every dataset present, every one of its files with every required column; raises InputError naming the
+    file and the column."""
     if not raw_dir.is_dir():
         raise InputError(f"Raw folder {raw_dir} does not exist or is not a folder; pass --raw-dir DIR.")
     found = []
     for dataset, required in required_columns().items():
         path = find_raw_file(raw_dir, dataset, raw_format)
-        columns = file_columns(path)
-        present = {column.strip().lower() for column in columns}
-        missing = [column for column in required if column not in present]
-        if missing:
-            raise InputError(
-                f"Raw file {path} is missing required column(s) {', '.join(repr(c) for c in missing)}. "
-                f"Columns found: {', '.join(columns)}. See docs/raw-data-contract.md for the contract."
-            )
-        found.append(RawFile(dataset, path, columns))
+        files = tuple(folder_files(path, "parquet") or folder_files(path, "csv")) if path.is_dir() else (path,)
+        all_columns: dict[str, None] = {}
+        for file in files:
+            columns = file_columns(file)
+            present = {column.strip().lower() for column in columns}
+            missing = [column for column in required if column not in present]
+            if missing:
+                raise InputError(
+                    f"Raw file {file} is missing required column(s) {', '.join(repr(c) for c in missing)}. "
+                    f"Columns found: {', '.join(columns)}. See docs/raw-data-contract.md for the contract."
+                )
+            all_columns.update(dict.fromkeys(columns))
+        found.append(RawFile(dataset, path, tuple(all_columns), files if path.is_dir() else ()))
     return found

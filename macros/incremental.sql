@@ -30,40 +30,116 @@
     coalesce(nullif(trim({{ id_column }}), ''), '#' || cast(raw_row_hash as {{ dbt.type_string() }}))
 {%- endmacro %}
 
-{#- Rows of `keyed_cte` (raw rows with raw_row_hash and dedup_key) that this run must process: all of them
-    on a full build; on an incremental run, every row of each dedup group that
-      1. differs from what is stored: a fingerprint that is new, gone, or present a different number of
-         times (new rows, late-arriving rows of any age, rows edited in place — e.g. an old order's status),
+{#- Rows of `keyed_cte` (the raw columns `raw_columns` of `dataset`, `_source_file`, raw_row_hash, dedup_key) that
+    this run must process: all of them on a full build. On an incremental run, every row of each dedup group that
+      1. has new raw rows:
+         - raw dataset in one file: a fingerprint that is new, gone, or present a different number of times
+           (new rows, late-arriving rows of any age, rows edited in place — e.g. an old order's status);
+         - raw dataset as a folder of files: a row in a file not loaded before. Files are immutable once
+           loaded: only the new files are read (the list of their names, made at compile time from the folder
+           and the stored _source_file values, is a filter that DuckDB pushes into the file reader),
+           and the group's other rows are taken from the stored table (its raw_* columns), not from the old
+           files;
       2. has a stored row dated within `incremental_lookback_days` before the newest usable timestamp stored
          (the recent window is always re-derived; new rows in it are already caught by 1), or
       3. has a row quarantined for a timestamp in the future: the verdict depends on the run's clock.
     `timestamp_column` is the typed timestamp column of the model the lookback compares. -#}
-{% macro rows_to_process(keyed_cte, timestamp_column) -%}
-    {%- if is_incremental() %}
-        select {{ keyed_cte }}.*
+{% macro rows_to_process(keyed_cte, timestamp_column, dataset, raw_columns) -%}
+    {%- if not is_incremental() %}
+        select * from {{ keyed_cte }}
+    {%- else -%}
+        {%- set raw_input = find_raw_input(var('raw_dir') | string | trim, dataset) -%}
+        {%- set bookkeeping = ['_source_file', 'raw_row_hash', 'dedup_key'] -%}
+        {%- if raw_input.folder %}
+        {%- set loaded_files = run_query(
+            'select distinct _source_file from ' ~ this ~ ' order by _source_file'
+        ).columns[0].values() -%}
+        {%- set gone = loaded_files | reject('in', raw_input.files) | list -%}
+        {%- if gone -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw file(s) " ~ (gone[:5] | join(', ')) ~ " of '" ~ dataset ~ "' were loaded before but are no longer in "
+                ~ raw_input.path ~ ". Files are immutable once landed; after removing or renaming files (or "
+                ~ "switching between a single file and a folder) run with --full-refresh."
+            ) }}
+        {%- endif -%}
+        {%- set new_files = raw_input.files | reject('in', loaded_files) | list -%}
+        {%- set new_files_only -%}
+            {%- if new_files -%}
+                _source_file in ('{{ new_files | map('replace', "'", "''") | join("', '") }}')
+            {%- else -%}
+                false
+            {%- endif -%}
+        {%- endset %}
+        -- rows of the files not loaded before
+        select {{ (raw_columns + bookkeeping) | join(', ') }}
         from {{ keyed_cte }}
-        where {{ keyed_cte }}.dedup_key in (
-            select coalesce(raw_side.dedup_key, stored_side.dedup_key) as dedup_key
+        where {{ new_files_only }}
+
+        union all
+
+        -- the stored rows of the groups to re-derive, back as raw text
+        select
+            {%- for column in raw_columns %}
+            raw_{{ column }} as {{ column }},
+            {%- endfor %}
+            {{ bookkeeping | join(', ') }}
+        from {{ this }}
+        where dedup_key in (
+            select dedup_key
+            from {{ keyed_cte }}
+            where {{ new_files_only }}
+
+            union all
+
+            {{ _stored_groups_to_recheck(timestamp_column) }}
+        )
+        {%- else %}
+        -- Fingerprints present a different number of times in the file and in the stored rows (new, gone or
+        -- repeated rows). Compared on the 64-bit fingerprint alone: it determines the dedup_key, and grouping
+        -- on it is much cheaper than on text keys.
+        with changed_fingerprints as (
+            select coalesce(raw_side.raw_row_hash, stored_side.raw_row_hash) as raw_row_hash
             from (
-                select dedup_key, raw_row_hash, count(*) as row_count
+                select raw_row_hash, count(*) as row_count
                 from {{ keyed_cte }}
-                group by dedup_key, raw_row_hash
+                group by raw_row_hash
             ) as raw_side
             full outer join (
-                select dedup_key, raw_row_hash, count(*) as row_count
+                select raw_row_hash, count(*) as row_count
                 from {{ this }}
-                group by dedup_key, raw_row_hash
+                group by raw_row_hash
             ) as stored_side
-                on raw_side.dedup_key = stored_side.dedup_key
-                and raw_side.raw_row_hash = stored_side.raw_row_hash
+                on raw_side.raw_row_hash = stored_side.raw_row_hash
             where
                 raw_side.row_count is null
                 or stored_side.row_count is null
                 or raw_side.row_count != stored_side.row_count
+        )
+
+        select {{ keyed_cte }}.*
+        from {{ keyed_cte }}
+        where {{ keyed_cte }}.dedup_key in (
+            select {{ keyed_cte }}.dedup_key
+            from {{ keyed_cte }}
+            where {{ keyed_cte }}.raw_row_hash in (select changed_fingerprints.raw_row_hash from changed_fingerprints)
 
             union all
 
             select dedup_key
+            from {{ this }}
+            where raw_row_hash in (select changed_fingerprints.raw_row_hash from changed_fingerprints)
+
+            union all
+
+            {{ _stored_groups_to_recheck(timestamp_column) }}
+        )
+        {%- endif -%}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Dedup groups re-derived on every incremental run whatever the raw data says (rules 2 and 3 above). -#}
+{% macro _stored_groups_to_recheck(timestamp_column) -%}
+    select dedup_key
             from {{ this }}
             where {{ timestamp_column }} >= (
                 select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days') | int, 'max(' ~ timestamp_column ~ ')') }}
@@ -76,8 +152,4 @@
             select dedup_key
             from {{ this }}
             where quarantine_reason like 'future%'
-        )
-    {%- else %}
-        select * from {{ keyed_cte }}
-    {%- endif %}
 {%- endmacro %}

@@ -3,6 +3,7 @@
 A `RawHistory` holds raw rows per dataset, each with the day it shows up in the export (`arrives_on`) and,
 for a row edited in place, the day it is replaced (`replaced_on`). `write_slice(day)` writes the raw folder
 as the shop's export looked on that day: the files always hold the whole history seen so far.
+`write_folder_slice(day, since)` instead adds one file per dataset with only the rows that arrived since.
 """
 
 from __future__ import annotations
@@ -55,6 +56,23 @@ class RawHistory:
                 for row in visible:
                     writer.writerow(["" if row.values.get(c) is None else row.values[c] for c in columns])
             counts[dataset] = len(visible)
+        return counts
+
+    def write_folder_slice(self, raw_dir: Path, day: dt.date, since: dt.date | None) -> dict[str, int]:
+        """Add one file per dataset, NAME/<day>.csv, holding the rows that arrived after `since` up to `day`, as an
+        EL tool lands a daily increment; return the number of rows per dataset in all files so far. A row edited
+        in place arrives as a new row in a later file (the file never changes), so the old row stays too."""
+        counts = {}
+        for dataset, columns in COLUMNS.items():
+            folder = raw_dir / dataset
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / f"{day.isoformat()}.csv", "w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                for row in self.rows[dataset]:
+                    if (since is None or row.arrives_on > since) and row.arrives_on <= day:
+                        writer.writerow(["" if row.values.get(c) is None else row.values[c] for c in columns])
+            counts[dataset] = sum(1 for row in self.rows[dataset] if row.arrives_on <= day)
         return counts
 
 

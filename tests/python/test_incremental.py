@@ -163,3 +163,129 @@ def test_moving_the_as_of_date_back_drops_later_orders_from_fct_orders(as_of_mov
     header, *rows = incremental["marts.fct_orders"]
     order_dates = [row[header.index("order_date")] for row in rows]
     assert max(order_dates) == START + dt.timedelta(days=5)
+
+
+# --- the same history landed as a folder of daily files per dataset ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def folder_runs(tmp_path_factory):
+    """Each slice adds one file per dataset with the rows that arrived since the previous slice; `dbt build`
+    after each, then a --full-refresh on a copy of the warehouse."""
+    base = tmp_path_factory.mktemp("incremental_folder")
+    history = generated_history(START, days=10)
+    add_awkward_cases(history, START)
+    raw_dir = base / "raw"
+    incremental_db = base / "incremental" / "warehouse.duckdb"
+    incremental_db.parent.mkdir()
+    raw_counts = []
+    previous = None
+    for day in SLICE_DAYS:
+        counts = history.write_folder_slice(raw_dir, day, previous)
+        previous = day
+        run_dbt(["build"], raw_dir, incremental_db)
+        raw_counts.append(
+            {
+                dataset: (
+                    count,
+                    query(incremental_db, f"select count(*) from staging.stg_shop__{dataset}")[0][0],
+                    query(incremental_db, f"select count(*) from quarantine.quarantine_shop__{dataset}")[0][0],
+                )
+                for dataset, count in counts.items()
+            }
+        )
+    full_db = base / "full" / "warehouse.duckdb"
+    full_db.parent.mkdir()
+    shutil.copyfile(incremental_db, full_db)
+    run_dbt(["build", "--full-refresh"], raw_dir, full_db)
+    return {"incremental": incremental_db, "full": full_db, "raw_counts": raw_counts, "raw_dir": raw_dir, "base": base}
+
+
+def test_folder_every_model_equals_a_full_build(folder_runs):
+    incremental = snapshot(folder_runs["incremental"])
+    full = snapshot(folder_runs["full"])
+    assert sorted(incremental) == sorted(full)
+    for name in full:
+        if name.startswith(("staging.", "quarantine.")):
+            assert len(full[name]) > 1, f"{name} is empty: the comparison proves nothing"
+        assert incremental[name] == full[name], name
+    assert len(sorted((folder_runs["raw_dir"] / "orders").glob("*.csv"))) == len(SLICE_DAYS)
+
+
+def test_folder_raw_rows_equal_staged_plus_quarantined_after_every_run(folder_runs):
+    for run in folder_runs["raw_counts"]:
+        for dataset, (raw, staged, quarantined) in run.items():
+            assert raw == staged + quarantined, dataset
+
+
+def test_folder_later_files_win_ties_and_late_rows_are_applied(folder_runs):
+    database = folder_runs["incremental"]
+    orders = dict(
+        query(
+            database,
+            "select order_id, status from staging.stg_shop__orders "
+            "where order_id in ('late1', 'chg1', 'edit1', 'dup1')",
+        )
+    )
+    # edit1: same ordered_at, status cancelled in the day-9 file: the later file wins over the first file
+    assert orders == {"late1": "completed", "chg1": "returned", "edit1": "cancelled", "dup1": "completed"}
+    assert query(
+        database,
+        "select status, _source_file from staging.base_shop__orders "
+        "where order_id = 'edit1' and quarantine_reason = 'duplicate_order_id'",
+    ) == [("completed", "2024-03-03.csv")]  # the first file holds days 0-2
+    # dup1 exported identically on day 2 and day 9: the day-9 file's row is kept
+    assert query(
+        database,
+        "select _source_file from staging.base_shop__orders where order_id = 'dup1' and quarantine_reason is null",
+    ) == [("2024-03-10.csv",)]
+    assert query(
+        database, "select unsubscribed_at from staging.stg_shop__newsletter_signups where signup_id = 'nx'"
+    ) == [(dt.datetime(2024, 3, 8, 18, 0),)]
+    assert query(database, "select amount from staging.stg_shop__orders where order_id = 'late1'") == [
+        (Decimal("42.00"),)
+    ]
+
+
+def test_folder_run_reprocesses_only_groups_of_new_files_and_recent_ids(folder_runs):
+    database = folder_runs["incremental"]
+    [(latest,)] = query(database, "select max(loaded_at) from staging.base_shop__orders")
+    reprocessed = set(
+        query(database, f"select order_id, _source_file from staging.base_shop__orders where loaded_at = '{latest}'")
+    )
+    new_file_ids = {order_id for order_id, file in reprocessed if file == "2024-03-10.csv"}
+    assert {"edit1", "dup1"} <= new_file_ids
+    recent = {
+        order_id
+        for (order_id,) in query(
+            database,
+            "select order_id from staging.base_shop__orders where ordered_at >= '2024-03-06 00:00:00' "
+            "or quarantine_reason like 'future%'",
+        )
+    }
+    assert {order_id for order_id, _ in reprocessed} - new_file_ids <= recent
+    [(kept,)] = query(database, f"select count(*) from staging.base_shop__orders where loaded_at < '{latest}'")
+    assert kept >= 20
+
+
+def test_folder_loaded_files_are_not_read_again(folder_runs, tmp_path):
+    """Files are immutable once loaded: an edit to one is only seen by --full-refresh, a removed one stops the run."""
+    raw_dir = tmp_path / "raw"
+    shutil.copytree(folder_runs["raw_dir"], raw_dir)
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(folder_runs["incremental"], database)
+    first = raw_dir / "orders" / f"{SLICE_DAYS[0].isoformat()}.csv"
+    assert ",o1," not in first.read_text() and "\no1," in first.read_text()
+    first.write_text(first.read_text().replace("\no1,", "\no1-edited,", 1))
+    run_dbt(["build", "--select", "staging"], raw_dir, database)
+    ids = {order_id for (order_id,) in query(database, "select order_id from staging.stg_shop__orders")}
+    assert "o1" in ids and "o1-edited" not in ids
+    run_dbt(["build", "--select", "staging", "--full-refresh"], raw_dir, database)
+    ids = {order_id for (order_id,) in query(database, "select order_id from staging.stg_shop__orders")}
+    assert "o1-edited" in ids and "o1" not in ids
+
+    first.unlink()
+    result = run_dbt(["build", "--select", "staging"], raw_dir, database, check=False)
+    assert result.returncode != 0
+    assert "2024-03-03.csv of 'orders' were loaded before but are no longer in" in result.stdout
+    assert "--full-refresh" in result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -73,3 +74,74 @@ def test_parquet_wins_over_csv_and_its_columns_are_checked(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         check_raw_dir(tmp_path / "nowhere")
+
+
+def _folder(raw: Path, dataset: str, files: dict[str, str]) -> Path:
+    """Replace the dataset's file by a folder of CSV files (name -> header line)."""
+    (raw / f"{dataset}.csv").unlink()
+    folder = raw / dataset
+    folder.mkdir()
+    for name, header in files.items():
+        _write_csv(folder / name, header)
+    return folder
+
+
+def test_a_dataset_may_be_a_folder_of_files(tmp_path):
+    raw = _minimal_raw(tmp_path / "raw")
+    header = ",".join(required_columns()["orders"])
+    folder = _folder(raw, "orders", {"2024-03-02.csv": header, "2024-03-01.csv": header + ",coupon"})
+    (folder / "_SUCCESS").write_text("")  # an EL tool's marker file is ignored
+    orders = check_raw_dir(raw)[0]
+    assert orders.path == folder
+    assert [f.name for f in orders.files] == ["2024-03-01.csv", "2024-03-02.csv"]
+    assert "coupon" in orders.columns
+
+
+def test_every_file_of_a_folder_needs_every_required_column(tmp_path):
+    raw = _minimal_raw(tmp_path / "raw")
+    header = ",".join(required_columns()["sessions"])
+    _folder(raw, "sessions", {"part-0.csv": header, "part-1.csv": header.replace("cart_value", "basket_value")})
+    with pytest.raises(InputError) as error:
+        check_raw_dir(raw)
+    message = str(error.value)
+    assert "part-1.csv" in message and "'cart_value'" in message
+    assert "part-0.csv" not in message
+
+
+def test_folder_parquet_files_are_checked_too(tmp_path):
+    raw = _minimal_raw(tmp_path / "raw")
+    folder = _folder(raw, "email_events", {})
+    columns = required_columns()["email_events"]
+    pq.write_table(pa.table({c: ["x"] for c in columns}), folder / "a.parquet")
+    pq.write_table(pa.table({c: ["x"] for c in columns if c != "occurred_at"}), folder / "b.parquet")
+    with pytest.raises(InputError, match=r"b\.parquet is missing required column\(s\) 'occurred_at'"):
+        check_raw_dir(raw)
+
+
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        ("empty", "holds no .parquet or .csv files"),
+        ("mixed", "mixes .parquet and .csv files"),
+        ("file_and_folder", "is both a file (newsletter_signups.csv) and a folder"),
+    ],
+)
+def test_unusable_folders_are_clear_errors(tmp_path, layout, expected):
+    raw = _minimal_raw(tmp_path / "raw")
+    header = ",".join(required_columns()["newsletter_signups"])
+    if layout == "file_and_folder":
+        (raw / "newsletter_signups").mkdir()
+        _write_csv(raw / "newsletter_signups" / "a.csv", header)
+    else:
+        folder = _folder(raw, "newsletter_signups", {} if layout == "empty" else {"a.csv": header})
+        if layout == "mixed":
+            pq.write_table(pa.table({c: ["x"] for c in required_columns()["newsletter_signups"]}), folder / "b.parquet")
+    with pytest.raises(InputError, match=re.escape(expected)):
+        check_raw_dir(raw)
+
+
+def test_a_forced_format_must_match_the_folder(tmp_path):
+    raw = _minimal_raw(tmp_path / "raw")
+    _folder(raw, "orders", {"a.csv": ",".join(required_columns()["orders"])})
+    with pytest.raises(InputError, match="holds .csv files, but the raw format is forced to parquet"):
+        check_raw_dir(raw, "parquet")

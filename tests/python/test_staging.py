@@ -8,6 +8,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -209,3 +210,93 @@ def test_parquet_is_read_like_csv_and_wins_over_it(tmp_path):
         set(query(database, "select order_id, quarantine_reason from quarantine.quarantine_shop__orders"))
         == (EXPECTED_QUARANTINE["orders"])
     )
+
+
+def _split_into_folders(raw_dir: Path) -> None:
+    """Turn each NAME.csv into a folder NAME/ of two CSV files (first half, second half of the rows)."""
+    for source in SOURCES:
+        lines = (raw_dir / f"{source}.csv").read_text().splitlines(keepends=True)
+        (raw_dir / f"{source}.csv").unlink()
+        (raw_dir / source).mkdir()
+        middle = 1 + (len(lines) - 1) // 2
+        (raw_dir / source / "part-1.csv").write_text("".join(lines[:middle]))
+        (raw_dir / source / "part-2.csv").write_text(lines[0] + "".join(lines[middle:]))
+
+
+def test_a_folder_of_files_is_read_like_one_file(tmp_path):
+    raw_dir = _copy_fixture(tmp_path)
+    _split_into_folders(raw_dir)
+    database = tmp_path / "warehouse.duckdb"
+    run_dbt(["build", "--select", "staging"], raw_dir, database)
+    for source, id_column in SOURCES.items():
+        rows = query(database, f"select {id_column}, quarantine_reason from quarantine.quarantine_shop__{source}")
+        assert sorted(rows, key=str) == sorted(EXPECTED_QUARANTINE[source], key=str), source
+    # each row knows its file; o1 is in the first half of the orders, o11 in the second
+    assert query(
+        database,
+        "select order_id, _source_file from staging.base_shop__orders where order_id in ('o1', 'o11') order by 1",
+    ) == [("o1", "part-1.csv"), ("o11", "part-2.csv")]
+
+
+def test_a_folder_file_without_a_required_column_fails_naming_the_file(tmp_path):
+    raw_dir = _copy_fixture(tmp_path)
+    _split_into_folders(raw_dir)
+    second = raw_dir / "orders" / "part-2.csv"
+    second.write_text(second.read_text().replace("order_id,customer_id", "order_id,client_id", 1))
+    result = run_dbt(["build", "--select", "staging"], raw_dir, tmp_path / "w.duckdb", check=False)
+    assert result.returncode != 0
+    assert f"Raw file {second} is missing required column 'customer_id'" in result.stdout
+    assert "OK created" not in result.stdout
+
+
+def test_a_dataset_both_file_and_folder_is_refused(tmp_path):
+    raw_dir = _copy_fixture(tmp_path)
+    (raw_dir / "sessions").mkdir()
+    shutil.copy(raw_dir / "sessions.csv", raw_dir / "sessions" / "part-1.csv")
+    result = run_dbt(["build", "--select", "staging"], raw_dir, tmp_path / "w.duckdb", check=False)
+    assert result.returncode != 0
+    assert "Raw dataset 'sessions' is both a file (sessions.csv) and a folder (sessions/)" in result.stdout
+
+
+def test_ties_on_the_contract_timestamp_go_to_the_later_file_then_the_fingerprint(tmp_path):
+    raw_dir = _copy_fixture(tmp_path)
+    header = (raw_dir / "orders.csv").read_text().splitlines()[0]
+    (raw_dir / "orders.csv").unlink()
+    (raw_dir / "orders").mkdir()
+    t1_completed = ["t1", "c1", "a@example.com", "2024-03-01T11:00:00", "completed", "10"]
+    t1_returned = ["t1", "c1", "a@example.com", "2024-03-01T11:00:00", "returned", "10"]
+    # r1 twice with the same ordered_at, in two files: the later file's row wins (though its fingerprint is the
+    # larger one, see below).
+    (raw_dir / "orders" / "2024-03-01.csv").write_text(
+        f"{header}\nr1,c1,a@example.com,2024-03-01T10:00:00,completed,10,x\n"
+        + "".join(",".join(row) + ",x\n" for row in (t1_completed, t1_returned))
+    )
+    (raw_dir / "orders" / "2024-03-02.csv").write_text(
+        f"{header}\nr1,c1,a@example.com,2024-03-01T10:00:00,returned,10,x\n"
+    )
+    database = tmp_path / "warehouse.duckdb"
+    run_dbt(["build", "--select", "staging"], raw_dir, database)
+    # t1 twice with the same ordered_at in one file: the row with the smaller fingerprint of its raw text wins.
+    with duckdb.connect() as con:
+        fingerprints = {
+            row[4]: con.execute("select hash(?, ?, ?, ?, ?, ?)", row).fetchone()[0]
+            for row in (t1_completed, t1_returned)
+        }
+    t1_kept = min(fingerprints, key=fingerprints.get)
+    with duckdb.connect() as con:
+        r1 = ["r1", "c1", "a@example.com", "2024-03-01T10:00:00"]
+        assert con.execute(
+            "select hash(?, ?, ?, ?, 'completed', '10') < hash(?, ?, ?, ?, 'returned', '10')", r1 + r1
+        ).fetchone()[0]
+    assert query(database, "select order_id, status from staging.stg_shop__orders order by 1") == [
+        ("r1", "returned"),
+        ("t1", t1_kept),
+    ]
+    assert query(
+        database,
+        "select order_id, status, _source_file from staging.base_shop__orders "
+        "where quarantine_reason = 'duplicate_order_id' order by 1",
+    ) == [
+        ("r1", "completed", "2024-03-01.csv"),
+        ("t1", ({"completed", "returned"} - {t1_kept}).pop(), "2024-03-01.csv"),
+    ]

@@ -6,10 +6,12 @@
         on_schema_change='fail',
     )
 }}
+{%- set raw_columns = ['event_id', 'email', 'campaign_id', 'event_type', 'occurred_at'] %}
 -- Every raw email event row, typed, with the reason it cannot be used (NULL = usable).
 with
 
-source as (
+-- Inlined: read twice (typing and repeated_ids); a stored copy of every raw row costs more than a second scan.
+source as {{ cte_storage(false) }} (
 
     select * from {{ source('shop', 'email_events') }}
 
@@ -19,13 +21,7 @@ fingerprinted as (
 
     select
         *,
-        {{ raw_row_fingerprint([
-            'event_id',
-            'email',
-            'campaign_id',
-            'event_type',
-            'occurred_at',
-        ]) }} as raw_row_hash
+        {{ raw_row_fingerprint(raw_columns) }} as raw_row_hash
     from source
 
 ),
@@ -39,10 +35,11 @@ keyed as (
 
 ),
 
--- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
-in_scope as (
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql),
+-- stored once: it is small, costly to find and used twice.
+in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'occurred_at') }}
+    {{ rows_to_process('keyed', 'occurred_at', 'email_events', raw_columns) }}
 
 ),
 
@@ -52,6 +49,7 @@ typed as (
         -- incremental bookkeeping
         dedup_key,
         raw_row_hash,
+        _source_file,
 
         -- raw text, kept for the quarantine
         event_id as raw_event_id,
@@ -75,7 +73,8 @@ typed as (
 
 ),
 
-checked as (
+-- Inlined: used twice below, and storing this wide CTE once costs as much as the ranking itself.
+checked as {{ cte_storage(false) }} (
 
     select
         *,
@@ -93,21 +92,45 @@ checked as (
 
 ),
 
+-- Ids with more than one raw row: only these need ranking (reads one column).
+repeated_ids as (
+
+    select nullif(trim(event_id), '') as event_id
+    from in_scope
+    where nullif(trim(event_id), '') is not null
+    group by nullif(trim(event_id), '')
+    having count(*) > 1
+
+),
+
 ranked as (
 
-    -- A repeated event_id keeps its earliest row; raw values break ties deterministically.
+    -- A row with a defect is quarantined for it, and an id seen once is its own winner: no ranking.
+    select
+        *,
+        1 as event_id_rank
+    from checked
+    where
+        row_defect is not null
+        or not exists (
+            select 1 from repeated_ids
+            where repeated_ids.event_id = checked.event_id
+        )
+
+    union all
+
+    -- A repeated event_id keeps its earliest usable row; equal timestamps are decided by the file: a later
+    -- file supersedes an earlier one, then by raw_row_hash (arbitrary but the same on every run).
     select
         *,
         row_number() over (
-            partition by event_id, row_defect
-            order by
-                occurred_at asc nulls last,
-                raw_email asc nulls last,
-                raw_campaign_id asc nulls last,
-                raw_event_type asc nulls last,
-                raw_occurred_at asc nulls last
+            partition by event_id
+            order by occurred_at asc, _source_file desc, raw_row_hash asc
         ) as event_id_rank
     from checked
+    where
+        row_defect is null
+        and event_id in (select repeated_ids.event_id from repeated_ids)
 
 ),
 
@@ -126,4 +149,5 @@ final as (
 
 )
 
-select * from final
+-- The linter cannot count the columns through the `union all` of `select *` in ranked.
+select * from final  -- noqa: AM04

@@ -6,10 +6,12 @@
         on_schema_change='fail',
     )
 }}
+{%- set raw_columns = ['signup_id', 'email', 'signed_up_at', 'source', 'unsubscribed_at'] %}
 -- Every raw signup row, typed, with the reason it cannot be used (NULL = usable).
 with
 
-source as (
+-- Inlined: read twice (typing and repeated_ids); a stored copy of every raw row costs more than a second scan.
+source as {{ cte_storage(false) }} (
 
     select * from {{ source('shop', 'newsletter_signups') }}
 
@@ -19,13 +21,7 @@ fingerprinted as (
 
     select
         *,
-        {{ raw_row_fingerprint([
-            'signup_id',
-            'email',
-            'signed_up_at',
-            'source',
-            'unsubscribed_at',
-        ]) }} as raw_row_hash
+        {{ raw_row_fingerprint(raw_columns) }} as raw_row_hash
     from source
 
 ),
@@ -39,10 +35,11 @@ keyed as (
 
 ),
 
--- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
-in_scope as (
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql),
+-- stored once: it is small, costly to find and used twice.
+in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'signed_up_at') }}
+    {{ rows_to_process('keyed', 'signed_up_at', 'newsletter_signups', raw_columns) }}
 
 ),
 
@@ -52,6 +49,7 @@ typed as (
         -- incremental bookkeeping
         dedup_key,
         raw_row_hash,
+        _source_file,
 
         -- raw text, kept for the quarantine
         signup_id as raw_signup_id,
@@ -75,7 +73,8 @@ typed as (
 
 ),
 
-checked as (
+-- Inlined: used twice below, and storing this wide CTE once costs as much as the ranking itself.
+checked as {{ cte_storage(false) }} (
 
     select
         *,
@@ -92,21 +91,45 @@ checked as (
 
 ),
 
+-- Ids with more than one raw row: only these need ranking (reads one column).
+repeated_ids as (
+
+    select nullif(trim(signup_id), '') as signup_id
+    from in_scope
+    where nullif(trim(signup_id), '') is not null
+    group by nullif(trim(signup_id), '')
+    having count(*) > 1
+
+),
+
 ranked as (
 
-    -- A repeated signup_id keeps its earliest row; raw values break ties deterministically.
+    -- A row with a defect is quarantined for it, and an id seen once is its own winner: no ranking.
+    select
+        *,
+        1 as signup_id_rank
+    from checked
+    where
+        row_defect is not null
+        or not exists (
+            select 1 from repeated_ids
+            where repeated_ids.signup_id = checked.signup_id
+        )
+
+    union all
+
+    -- A repeated signup_id keeps its earliest usable row; equal timestamps are decided by the file: a later
+    -- file supersedes an earlier one, then by raw_row_hash (arbitrary but the same on every run).
     select
         *,
         row_number() over (
-            partition by signup_id, row_defect
-            order by
-                signed_up_at asc nulls last,
-                raw_email asc nulls last,
-                raw_source asc nulls last,
-                raw_unsubscribed_at asc nulls last,
-                raw_signed_up_at asc nulls last
+            partition by signup_id
+            order by signed_up_at asc, _source_file desc, raw_row_hash asc
         ) as signup_id_rank
     from checked
+    where
+        row_defect is null
+        and signup_id in (select repeated_ids.signup_id from repeated_ids)
 
 ),
 
@@ -125,4 +148,5 @@ final as (
 
 )
 
-select * from final
+-- The linter cannot count the columns through the `union all` of `select *` in ranked.
+select * from final  -- noqa: AM04

@@ -6,11 +6,13 @@
         on_schema_change='fail',
     )
 }}
+{%- set raw_columns = ['order_id', 'customer_id', 'email', 'ordered_at', 'status', 'amount'] %}
 -- Every raw order row, typed, with the reason it cannot be used (NULL = usable).
 -- stg_shop__orders keeps the usable rows, quarantine_shop__orders the rest.
 with
 
-source as (
+-- Inlined: read twice (typing and repeated_ids); a stored copy of every raw row costs more than a second scan.
+source as {{ cte_storage(false) }} (
 
     select * from {{ source('shop', 'orders') }}
 
@@ -20,14 +22,7 @@ fingerprinted as (
 
     select
         *,
-        {{ raw_row_fingerprint([
-            'order_id',
-            'customer_id',
-            'email',
-            'ordered_at',
-            'status',
-            'amount',
-        ]) }} as raw_row_hash
+        {{ raw_row_fingerprint(raw_columns) }} as raw_row_hash
     from source
 
 ),
@@ -41,10 +36,11 @@ keyed as (
 
 ),
 
--- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
-in_scope as (
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql),
+-- stored once: it is small, costly to find and used twice.
+in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'ordered_at') }}
+    {{ rows_to_process('keyed', 'ordered_at', 'orders', raw_columns) }}
 
 ),
 
@@ -54,6 +50,7 @@ typed as (
         -- incremental bookkeeping
         dedup_key,
         raw_row_hash,
+        _source_file,
 
         -- raw text, kept for the quarantine
         order_id as raw_order_id,
@@ -79,7 +76,8 @@ typed as (
 
 ),
 
-checked as (
+-- Inlined: used twice below, and storing this wide CTE once costs as much as the ranking itself.
+checked as {{ cte_storage(false) }} (
 
     select
         *,
@@ -97,23 +95,46 @@ checked as (
 
 ),
 
+-- Ids with more than one raw row: only these need ranking (reads one column).
+repeated_ids as (
+
+    select nullif(trim(order_id), '') as order_id
+    from in_scope
+    where nullif(trim(order_id), '') is not null
+    group by nullif(trim(order_id), '')
+    having count(*) > 1
+
+),
+
 ranked as (
 
-    -- Contract: among usable rows with one order_id the latest ordered_at wins (a later export carries the
-    -- newer status); the raw values break remaining ties so every run keeps the same row.
+    -- A row with a defect is quarantined for it, and an id seen once is its own winner: no ranking.
+    select
+        *,
+        1 as order_id_rank
+    from checked
+    where
+        row_defect is not null
+        or not exists (
+            select 1 from repeated_ids
+            where repeated_ids.order_id = checked.order_id
+        )
+
+    union all
+
+    -- Contract: a repeated order_id keeps its usable row with the latest ordered_at (a later export carries the
+    -- newer status); equal timestamps are decided by the file (a later file supersedes an earlier one), then
+    -- by raw_row_hash (arbitrary but the same on every run).
     select
         *,
         row_number() over (
-            partition by order_id, row_defect
-            order by
-                ordered_at desc nulls last,
-                raw_status asc nulls last,
-                raw_amount asc nulls last,
-                raw_email asc nulls last,
-                raw_customer_id asc nulls last,
-                raw_ordered_at asc nulls last
+            partition by order_id
+            order by ordered_at desc, _source_file desc, raw_row_hash asc
         ) as order_id_rank
     from checked
+    where
+        row_defect is null
+        and order_id in (select repeated_ids.order_id from repeated_ids)
 
 ),
 
@@ -132,4 +153,5 @@ final as (
 
 )
 
-select * from final
+-- The linter cannot count the columns through the `union all` of `select *` in ranked.
+select * from final  -- noqa: AM04

@@ -6,10 +6,15 @@
         on_schema_change='fail',
     )
 }}
+{%- set raw_columns = [
+    'session_id', 'visitor_id', 'customer_id', 'email', 'started_at', 'ended_at',
+    'device', 'channel', 'page_views', 'cart_adds', 'cart_value', 'order_id',
+] %}
 -- Every raw session row, typed, with the reason it cannot be used (NULL = usable).
 with
 
-source as (
+-- Inlined: read twice (typing and repeated_ids); a stored copy of every raw row costs more than a second scan.
+source as {{ cte_storage(false) }} (
 
     select * from {{ source('shop', 'sessions') }}
 
@@ -19,20 +24,7 @@ fingerprinted as (
 
     select
         *,
-        {{ raw_row_fingerprint([
-            'session_id',
-            'visitor_id',
-            'customer_id',
-            'email',
-            'started_at',
-            'ended_at',
-            'device',
-            'channel',
-            'page_views',
-            'cart_adds',
-            'cart_value',
-            'order_id',
-        ]) }} as raw_row_hash
+        {{ raw_row_fingerprint(raw_columns) }} as raw_row_hash
     from source
 
 ),
@@ -46,10 +38,11 @@ keyed as (
 
 ),
 
--- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql).
-in_scope as (
+-- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql),
+-- stored once: it is small, costly to find and used twice.
+in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'started_at') }}
+    {{ rows_to_process('keyed', 'started_at', 'sessions', raw_columns) }}
 
 ),
 
@@ -59,6 +52,7 @@ typed as (
         -- incremental bookkeeping
         dedup_key,
         raw_row_hash,
+        _source_file,
 
         -- raw text, kept for the quarantine
         session_id as raw_session_id,
@@ -98,7 +92,8 @@ typed as (
 
 ),
 
-checked as (
+-- Inlined: used twice below, and storing this wide CTE once costs as much as the ranking itself.
+checked as {{ cte_storage(false) }} (
 
     select
         *,
@@ -121,27 +116,45 @@ checked as (
 
 ),
 
+-- Ids with more than one raw row: only these need ranking (reads one column).
+repeated_ids as (
+
+    select nullif(trim(session_id), '') as session_id
+    from in_scope
+    where nullif(trim(session_id), '') is not null
+    group by nullif(trim(session_id), '')
+    having count(*) > 1
+
+),
+
 ranked as (
 
-    -- A repeated session_id keeps its earliest row; raw values break ties deterministically.
+    -- A row with a defect is quarantined for it, and an id seen once is its own winner: no ranking.
+    select
+        *,
+        1 as session_id_rank
+    from checked
+    where
+        row_defect is not null
+        or not exists (
+            select 1 from repeated_ids
+            where repeated_ids.session_id = checked.session_id
+        )
+
+    union all
+
+    -- A repeated session_id keeps its earliest usable row; equal starts are decided by the file: a later
+    -- file supersedes an earlier one, then by raw_row_hash (arbitrary but the same on every run).
     select
         *,
         row_number() over (
-            partition by session_id, row_defect
-            order by
-                started_at asc nulls last,
-                raw_ended_at asc nulls last,
-                raw_visitor_id asc nulls last,
-                raw_order_id asc nulls last,
-                raw_email asc nulls last,
-                raw_customer_id asc nulls last,
-                raw_cart_adds asc nulls last,
-                raw_page_views asc nulls last,
-                raw_cart_value asc nulls last,
-                raw_device asc nulls last,
-                raw_channel asc nulls last
+            partition by session_id
+            order by started_at asc, _source_file desc, raw_row_hash asc
         ) as session_id_rank
     from checked
+    where
+        row_defect is null
+        and session_id in (select repeated_ids.session_id from repeated_ids)
 
 ),
 
@@ -160,4 +173,5 @@ final as (
 
 )
 
-select * from final
+-- The linter cannot count the columns through the `union all` of `select *` in ranked.
+select * from final  -- noqa: AM04

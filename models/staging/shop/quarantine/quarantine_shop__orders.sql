@@ -16,6 +16,7 @@ final as (
     select
         -- lineage
         'orders' as source_name,
+        _source_file as source_file,
         quarantine_reason,
         loaded_at as quarantined_at,
 
