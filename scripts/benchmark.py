@@ -5,7 +5,9 @@ then measures, each phase in its own child process:
 
   full_build  the driver's full-refresh build of every model, tests excluded
   tests       the dbt tests on that build, timed separately
-  refresh     one more day of data appended, then the normal (incremental) build
+  refresh     one more day of data landed as a new file in each dataset's folder, then the normal
+              (incremental) build
+  refresh_single_file  the same day appended to the one-file-per-dataset layout (every file rewritten)
   floor       a hand-written DuckDB script computing the core of customer_lifecycle straight from the raw
               files; its stage counts must equal the pipeline's
   peer        lifetimes.utils.summary_data_from_transaction_data (pandas) on the same orders, compared with
@@ -51,7 +53,9 @@ DATASETS = {
     "newsletter_signups": "signed_up_at",
     "email_events": "occurred_at",
 }
-PHASES = ["full_build", "tests", "refresh", "floor", "peer"]
+PHASES = ["full_build", "tests", "refresh", "refresh_single_file", "floor", "peer"]
+# In the "before" folder beside NAME.parquet (all rows but the last day's): that day's rows.
+LAST_DAY_SUFFIX = ".last_day.parquet"
 STAGES = ["prospect", "new", "repeat", "at_risk", "lapsed"]
 SLOW_SECONDS = 60.0
 DEFAULT_SCALES = "100k,1M,10M"
@@ -212,11 +216,13 @@ def last_order_day(full_dir: Path) -> str:
 
 
 def split_last_day(full_dir: Path, before_dir: Path) -> str:
-    """Copy full_dir to before_dir without the rows of the last order day (UTC); return that day."""
+    """Copy full_dir to before_dir without the rows of the last order day (UTC), and that day's rows beside
+    each file as NAME.last_day.parquet; return that day."""
     import duckdb
 
     marker = before_dir / "benchmark_split.json"
-    if marker.exists() and (full_dir / "benchmark_generation.json").stat().st_mtime <= marker.stat().st_mtime:
+    up_to_date = marker.exists() and (full_dir / "benchmark_generation.json").stat().st_mtime <= marker.stat().st_mtime
+    if up_to_date and all((before_dir / f"{dataset}{LAST_DAY_SUFFIX}").exists() for dataset in DATASETS):
         return json.loads(marker.read_text())["last_day"]
     if before_dir.exists():
         shutil.rmtree(before_dir)
@@ -233,6 +239,11 @@ def split_last_day(full_dir: Path, before_dir: Path) -> str:
         con.execute(
             f"copy (select * from read_parquet('{source}') where {day} is null or {day} < date '{last_day}') "
             f"to '{before_dir / f'{dataset}.parquet'}' (format parquet)"
+        )
+        # The rows the refresh adds, as the one new file an EL tool would land in a dataset folder.
+        con.execute(
+            f"copy (select * from read_parquet('{source}') where {day} >= date '{last_day}') "
+            f"to '{before_dir / f'{dataset}{LAST_DAY_SUFFIX}'}' (format parquet)"
         )
     con.close()
     marker.write_text(json.dumps({"last_day": str(last_day)}))
@@ -559,6 +570,24 @@ def compare_with_peer(database: Path, peer_path: Path) -> dict:
 # --------------------------------------------------------------------------------------------------------
 
 
+def dataset_folders(before_dir: Path, folders_dir: Path) -> None:
+    """The refresh's raw folder as an EL tool lays it out: a folder per dataset holding the history up to
+    the day before the last as one file (hard link into `before_dir`, no copy)."""
+    if folders_dir.exists():
+        shutil.rmtree(folders_dir)
+    for dataset in DATASETS:
+        (folders_dir / dataset).mkdir(parents=True)
+        os.link(before_dir / f"{dataset}.parquet", folders_dir / dataset / "part-0000-history.parquet")
+
+
+def land_last_day(before_dir: Path, folders_dir: Path, last_day: str) -> None:
+    """One nightly drop: the last day's rows as a new file in every dataset folder."""
+    for dataset in DATASETS:
+        target = folders_dir / dataset / f"part-0001-{last_day}.parquet"
+        if not target.exists():
+            os.link(before_dir / f"{dataset}{LAST_DAY_SUFFIX}", target)
+
+
 def file_size(path: Path) -> int:
     wal = path.with_name(path.name + ".wal")
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
@@ -587,7 +616,8 @@ def benchmark_scale(
     def log(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} [{label}] {message}", flush=True)
 
-    summary, last_day = prepare_data(label, customers, data_dir, work_dir, generator, split="refresh" in phases)
+    needs_split = bool({"refresh", "refresh_single_file"} & set(phases))
+    summary, last_day = prepare_data(label, customers, data_dir, work_dir, generator, split=needs_split)
     rows = {dataset: int(summary["rows"][dataset]) for dataset in DATASETS}
     result: dict = {
         "label": label,
@@ -627,26 +657,42 @@ def benchmark_scale(
         runs = repeated(lambda: run_child(dbt_command("test"), logs / "tests.log", env_full), repeats)
         result["tests"] = summarise(runs)
 
-    if "refresh" in phases:
-        log(f"nightly refresh: base build on the data before {last_day}, then + {last_day}, normal build")
+    def refresh_phase(phase: str, before: Path, after: Path, land=None) -> None:
+        """A build on the data before the last day (not timed), then the last day added and the normal
+        (incremental) build timed, each run starting again from a copy of that base database."""
         remove_database(base_db)
-        base = build(before_raw, base_db, work, True, logs / "base_build.log")
-        result["base_build_seconds"] = base.seconds
+        base = build(before, base_db, work, True, logs / f"{phase}_base_build.log")
+        result[f"{phase}_base_build_seconds"] = base.seconds
+        if land is not None:
+            land()
 
         def reset_refresh_db() -> None:
             remove_database(refresh_db)
             shutil.copyfile(base_db, refresh_db)
 
         runs = repeated(
-            lambda: build(full_raw, refresh_db, work, False, logs / "refresh.log"),
+            lambda: build(after, refresh_db, work, False, logs / f"{phase}.log"),
             repeats,
             prepare=reset_refresh_db,
         )
-        result["refresh"] = summarise(runs)
-        result["refresh"]["driver_phases"] = runs[-1].payload.get("phases")
-        result["refresh_slowest_models"] = slowest_models(work)
-        result["refresh_stage_counts"] = stage_counts(refresh_db)
-        result["refresh_matches_full_build"] = None if counts is None else result["refresh_stage_counts"] == counts
+        result[phase] = summarise(runs)
+        result[phase]["driver_phases"] = runs[-1].payload.get("phases")
+        result[f"{phase}_slowest_models"] = slowest_models(work)
+        result[f"{phase}_stage_counts"] = stage_counts(refresh_db)
+        result[f"{phase}_matches_full_build"] = None if counts is None else result[f"{phase}_stage_counts"] == counts
+
+    if "refresh" in phases:
+        # What a scheduler sees with an EL tool: each dataset a folder, one new file a night.
+        log(f"nightly refresh (dataset folders): history to {last_day}, then the file of {last_day} lands")
+        folders = data_dir / label / "folders"
+        dataset_folders(before_raw, folders)
+        refresh_phase("refresh", folders, folders, land=lambda: land_last_day(before_raw, folders, last_day))
+        shutil.rmtree(folders)
+
+    if "refresh_single_file" in phases:
+        # The contract's one-file-per-dataset layout: the whole file is rewritten with one more day.
+        log(f"nightly refresh (single files): data before {last_day}, then the full files")
+        refresh_phase("refresh_single_file", before_raw, full_raw)
 
     if "floor" in phases:
         log("floor")
@@ -751,7 +797,8 @@ def yes_no(value: bool | None) -> str:
 PHASE_NAMES = {
     "full_build": "full build (`--full-refresh`, models only)",
     "tests": "tests (`dbt test`)",
-    "refresh": "nightly refresh (+1 day, normal incremental build)",
+    "refresh": "nightly refresh (+1 day as a new file per dataset folder, normal build)",
+    "refresh_single_file": "nightly refresh (+1 day, single files rewritten, normal build)",
     "floor": "floor (hand-written DuckDB SQL, query only)",
     "peer": "peer (lifetimes `summary_data_from_transaction_data` only)",
 }
@@ -759,6 +806,7 @@ PHASE_NAMES = {
 
 def scale_table(r: dict) -> list[str]:
     full, refresh, floor, peer = (seconds_of(r, k) for k in ["full_build", "refresh", "floor", "peer"])
+    single = seconds_of(r, "refresh_single_file")
     total_rows = sum(r["rows"].values())
     lines = [
         f"### {r['label']} orders ({r['rows']['orders']:,} orders, {r['customers']:,} persons generated)",
@@ -783,6 +831,8 @@ def scale_table(r: dict) -> list[str]:
         "|---|---:|",
         f"| full build / floor | {fmt(ratio(full, floor), '{:.1f} ×')} |",
         f"| refresh / full build | {fmt(ratio(refresh, full) and 100 * ratio(refresh, full), '{:.0f} %')} |",
+        f"| refresh with single files / full build "
+        f"| {fmt(ratio(single, full) and 100 * ratio(single, full), '{:.0f} %')} |",
         f"| peer / full build | {fmt(ratio(peer, full), '{:.3f} ×')} "
         f"(the full build takes {fmt(ratio(full, peer), '{:.0f}')} × the peer's time) |",
         f"| input rows per second, full build | {total_rows / full:,.0f} |",
@@ -794,8 +844,9 @@ def scale_table(r: dict) -> list[str]:
         lines.append(
             f"| floor RFM scores (buyers per R-F-M) = pipeline's | {yes_no(r.get('floor_rfm_matches_pipeline'))} |"
         )
-    if "refresh" in r:
-        lines.append(f"| refresh stage counts = full build's | {yes_no(r['refresh_matches_full_build'])} |")
+    for phase in ("refresh", "refresh_single_file"):
+        if phase in r:
+            lines.append(f"| {phase} stage counts = full build's | {yes_no(r[f'{phase}_matches_full_build'])} |")
     if "peer" in r:
         comparison = r["peer_comparison"]
         if comparison is None:
@@ -817,9 +868,10 @@ def scale_table(r: dict) -> list[str]:
     if r.get("slowest_models"):
         slowest = ", ".join(f"{name} {seconds}" for name, seconds in r["slowest_models"])
         lines += [f"Slowest models in the last full build (s, from run_results.json): {slowest}.", ""]
-    if r.get("refresh_slowest_models"):
-        slowest = ", ".join(f"{name} {seconds}" for name, seconds in r["refresh_slowest_models"])
-        lines += [f"Slowest models in the last refresh (s): {slowest}.", ""]
+    for phase, name in (("refresh", "refresh"), ("refresh_single_file", "single-file refresh")):
+        if r.get(f"{phase}_slowest_models"):
+            slowest = ", ".join(f"{model} {seconds}" for model, seconds in r[f"{phase}_slowest_models"])
+            lines += [f"Slowest models in the last {name} (s): {slowest}.", ""]
     return lines
 
 
@@ -927,7 +979,9 @@ def write_report(out_dir: Path, results: dict, sample: dict | None, machine: dic
         "included) except floor and peer, which time only their query / function call. A phase under 60 s is "
         "repeated and the median reported. Peak RSS is the child's maximum resident set size (`os.wait4`). "
         "Data: scripts/generate_data.py, Parquet, clean (`--dirty-share 0`), seed 42, cached under data/bench/; "
-        "the refresh starts from a build on the same data without its last day, then adds that day.",
+        "each refresh starts from a build on the same data without its last day, then adds that day: as one "
+        "new file in every dataset's folder (`refresh`, how an EL tool lands data) or by rewriting the single "
+        "files (`refresh_single_file`).",
         "",
         f"![time vs rows]({chart.name})",
         "",

@@ -13,7 +13,7 @@ import sys
 import pytest
 from dbt_harness import PROJECT_DIR
 
-PHASES = ["full_build", "tests", "refresh", "floor", "peer"]
+PHASES = ["full_build", "tests", "refresh", "refresh_single_file", "floor", "peer"]
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,7 @@ def test_refresh_and_peer_agree_with_the_full_build(smoke_run):
     _, _, stored = smoke_run
     smoke = stored["scales"]["smoke"]
     assert smoke["refresh_matches_full_build"] is True
+    assert smoke["refresh_single_file_matches_full_build"] is True
     comparison = smoke["peer_comparison"]
     assert comparison["match"] is True
     assert comparison["joined"] == comparison["our_rows"] > 0
@@ -86,10 +87,17 @@ def test_nightly_refresh_saw_exactly_one_more_day(smoke_run):
             f"from read_parquet('{before}')"
         ).fetchall()
         [(before_rows,)] = con.execute(f"select count(*) from read_parquet('{before}')").fetchall()
+        # The file the folder-layout refresh lands: that day's rows (and any stamped after it).
+        landed = before.with_name("orders.last_day.parquet")
+        [(landed_first, landed_rows)] = con.execute(
+            f"select min({day}), count(*) from read_parquet('{landed}')"
+        ).fetchall()
     assert str(full_last) == last_day
     assert before_last < full_last
     assert last_day_rows > 0
     assert before_rows == full_rows - last_day_rows
+    assert str(landed_first) == last_day
+    assert before_rows + landed_rows == full_rows
 
 
 def test_report_and_chart_were_written(smoke_run):
