@@ -79,14 +79,16 @@
     cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S') }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{#- Text → whole number; NULL for non-numbers and for fractions (some engines round '2.5' to 3). The cast
-    is written three times, but DuckDB evaluates it once (common subexpressions are shared; measured:
-    this costs the same as a single cast). -#}
+{#- Text → whole number; NULL for non-numbers, for fractions (some engines round '2.5' to 3) and for
+    numbers beyond a 32-bit integer (the cast would fail the whole build instead of quarantining the row).
+    The cast is written several times, but DuckDB evaluates it once (common subexpressions are shared;
+    measured: this costs the same as a single cast). -#}
 {% macro safe_try_cast_integer(expression) -%}
+    {%- set as_number = safe_try_cast('trim(' ~ expression ~ ')', dbt.type_numeric()) -%}
     case
-        when {{ safe_try_cast('trim(' ~ expression ~ ')', dbt.type_numeric()) }}
-            = floor({{ safe_try_cast('trim(' ~ expression ~ ')', dbt.type_numeric()) }})
-            then cast({{ safe_try_cast('trim(' ~ expression ~ ')', dbt.type_numeric()) }} as {{ dbt.type_int() }})
+        when {{ as_number }} = floor({{ as_number }})
+            and {{ as_number }} between -2147483648 and 2147483647
+            then cast({{ as_number }} as {{ dbt.type_int() }})
     end
 {%- endmacro %}
 
