@@ -1,8 +1,9 @@
 -- Sessions up to the as-of date with the person they count for: the session's own email, else the owner
 -- of its customer_id, else the person its visitor_id was later identified as (stitched).
--- A view: each reader takes only the sessions and columns it needs (readers that aggregate per person group by
--- person_email, so the customer_key hash is not computed for millions of sessions), and nothing is written.
-{{ config(materialized='view') }}
+-- Readers that aggregate per person group by person_email, so the customer_key hash is not computed for millions
+-- of sessions. A table, not a view: as a view, its tests re-ran the attribution joins and ran out of memory
+-- (4 GB cap) at 10M orders.
+{{ config(materialized='table') }}
 
 with
 
