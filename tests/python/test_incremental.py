@@ -19,15 +19,24 @@ SLICE_DAYS = [START + dt.timedelta(days=n) for n in (2, 4, 6, 8, 9)]
 @pytest.fixture(scope="module")
 def sliced_runs(tmp_path_factory):
     """Build incrementally slice by slice, then rebuild everything with --full-refresh on the last slice."""
-    base = tmp_path_factory.mktemp("incremental")
+    return build_slice_by_slice(
+        tmp_path_factory.mktemp("incremental"), lambda history, raw_dir, day, _: history.write_slice(raw_dir, day)
+    )
+
+
+def build_slice_by_slice(base, write_slice) -> dict:
+    """Write each slice of the generated history with `write_slice(history, raw_dir, day, previous_day)`, run
+    `dbt build` after each, then a --full-refresh on a copy of the warehouse."""
     history = generated_history(START, days=10)
     add_awkward_cases(history, START)
     raw_dir = base / "raw"
     incremental_db = base / "incremental" / "warehouse.duckdb"
     incremental_db.parent.mkdir()
     raw_counts = []
+    previous = None
     for day in SLICE_DAYS:
-        counts = history.write_slice(raw_dir, day)
+        counts = write_slice(history, raw_dir, day, previous)
+        previous = day
         run_dbt(["build"], raw_dir, incremental_db)
         raw_counts.append(
             {
@@ -45,7 +54,7 @@ def sliced_runs(tmp_path_factory):
     full_db.parent.mkdir()
     shutil.copyfile(incremental_db, full_db)
     run_dbt(["build", "--full-refresh"], raw_dir, full_db)
-    return {"incremental": incremental_db, "full": full_db, "raw_counts": raw_counts}
+    return {"incremental": incremental_db, "full": full_db, "raw_counts": raw_counts, "raw_dir": raw_dir, "base": base}
 
 
 @pytest.fixture(params=["sliced_runs", "folder_runs"])
@@ -176,35 +185,11 @@ def test_moving_the_as_of_date_back_drops_later_orders_from_fct_orders(as_of_mov
 
 @pytest.fixture(scope="module")
 def folder_runs(tmp_path_factory):
-    """Each slice adds one file per dataset with the rows that arrived since the previous slice; `dbt build`
-    after each, then a --full-refresh on a copy of the warehouse."""
-    base = tmp_path_factory.mktemp("incremental_folder")
-    history = generated_history(START, days=10)
-    add_awkward_cases(history, START)
-    raw_dir = base / "raw"
-    incremental_db = base / "incremental" / "warehouse.duckdb"
-    incremental_db.parent.mkdir()
-    raw_counts = []
-    previous = None
-    for day in SLICE_DAYS:
-        counts = history.write_folder_slice(raw_dir, day, previous)
-        previous = day
-        run_dbt(["build"], raw_dir, incremental_db)
-        raw_counts.append(
-            {
-                dataset: (
-                    count,
-                    query(incremental_db, f"select count(*) from staging.stg_shop__{dataset}")[0][0],
-                    query(incremental_db, f"select count(*) from quarantine.quarantine_shop__{dataset}")[0][0],
-                )
-                for dataset, count in counts.items()
-            }
-        )
-    full_db = base / "full" / "warehouse.duckdb"
-    full_db.parent.mkdir()
-    shutil.copyfile(incremental_db, full_db)
-    run_dbt(["build", "--full-refresh"], raw_dir, full_db)
-    return {"incremental": incremental_db, "full": full_db, "raw_counts": raw_counts, "raw_dir": raw_dir, "base": base}
+    """Each slice adds one file per dataset with the rows that arrived since the previous slice."""
+    return build_slice_by_slice(
+        tmp_path_factory.mktemp("incremental_folder"),
+        lambda history, raw_dir, day, previous_day: history.write_folder_slice(raw_dir, day, previous_day),
+    )
 
 
 def test_folder_runs_landed_one_file_per_slice(folder_runs):
