@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--select", metavar="SELECTOR", help="dbt node selection, passed to dbt build --select")
     build.add_argument(
+        "--skip-tests",
+        action="store_true",
+        help="build the models only, without dbt's data and unit tests (e.g. to time the build; run them later "
+        "with dbt test)",
+    )
+    build.add_argument(
         "--max-quarantine-share",
         type=float,
         default=0.05,
@@ -221,6 +227,7 @@ def phase_build(run: Run) -> None:
             as_of=as_of.isoformat() if as_of else None,
             target=run.args.target,
             select=run.args.select,
+            skip_tests=run.args.skip_tests,
             # the first build rebuilds everything; the later dates of a range reuse it incrementally
             full_refresh=run.args.full_refresh and number == 0,
         )

@@ -35,6 +35,7 @@ class DbtRun:
     target: str | None = None
     select: str | None = None
     full_refresh: bool = False
+    skip_tests: bool = False
     extra_vars: dict = field(default_factory=dict)
 
     def args(self) -> list[str]:
@@ -43,6 +44,9 @@ class DbtRun:
             args += ["--target", self.target]
         if self.select:
             args += ["--select", self.select]
+        if self.skip_tests:
+            # `--select resource_type:model` alone still runs the models' tests (eager indirect selection).
+            args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
         if self.full_refresh:
             args.append("--full-refresh")
         dbt_vars = dict(self.extra_vars)

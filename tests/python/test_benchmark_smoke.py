@@ -49,6 +49,14 @@ def test_every_phase_was_measured(smoke_run):
     assert smoke["rows"]["orders"] > 0
 
 
+def test_timed_builds_ran_models_but_no_tests(smoke_run):
+    _, _, stored = smoke_run
+    smoke = stored["scales"]["smoke"]
+    for key in ["full_build_node_types", "refresh_node_types", "refresh_single_file_node_types"]:
+        assert smoke[key]["model"] > 20, key
+        assert "test" not in smoke[key] and "unit_test" not in smoke[key], key
+
+
 def test_floor_stage_counts_matched_the_pipeline(smoke_run):
     _, _, stored = smoke_run
     smoke = stored["scales"]["smoke"]

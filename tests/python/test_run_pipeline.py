@@ -36,7 +36,7 @@ EXPECTED_NET_REVENUE = Decimal("3153.00")
 OPTIONS = (
     "--raw-dir", "--as-of", "--database", "--target", "--full-refresh", "--select", "--generate", "--customers",
     "--export-dir", "--report", "--json", "--quiet", "--max-quarantine-share", "--debug",
-    "--as-of-range", "--step", "--freshness",
+    "--as-of-range", "--step", "--freshness", "--skip-tests",
 )  # fmt: skip
 
 
