@@ -38,13 +38,14 @@
          - raw dataset as a folder of files: a row in a file not loaded before. Files are immutable once
            loaded: only the new files are read (the list of their names, made at compile time from the folder
            and the stored _source_file values, is a filter that DuckDB pushes into the file reader),
-           and the group's other rows are taken from the stored table (its raw_* columns), not from the old
-           files;
+           and the group's other rows are taken from the stored table (stored_raw_text below), not from the
+           old files;
       2. has a stored row dated within `incremental_lookback_days` before the newest usable timestamp stored
          (the recent window is always re-derived; new rows in it are already caught by 1), or
       3. has a row quarantined for a timestamp in the future: the verdict depends on the run's clock.
-    `timestamp_column` is the typed timestamp column of the model the lookback compares. -#}
-{% macro rows_to_process(keyed_cte, timestamp_column, dataset, raw_columns) -%}
+    `timestamp_column` is the typed timestamp column of the model the lookback compares; `cleaned_columns` maps
+    a raw column to its cleaned column where the names differ. -#}
+{% macro rows_to_process(keyed_cte, timestamp_column, dataset, raw_columns, cleaned_columns={}) -%}
     {%- if not is_incremental() %}
         select * from {{ keyed_cte }}
     {%- else -%}
@@ -80,7 +81,7 @@
         -- the stored rows of the groups to re-derive, back as raw text
         select
             {%- for column in raw_columns %}
-            raw_{{ column }} as {{ column }},
+            {{ stored_raw_text(column, cleaned_columns.get(column, column)) }} as {{ column }},
             {%- endfor %}
             {{ bookkeeping | join(', ') }}
         from {{ this }}
@@ -152,4 +153,23 @@
             select dedup_key
             from {{ this }}
             where quarantine_reason like 'future%'
+{%- endmacro %}
+
+{#- The raw text of a stored base row's column. Only rows with a defect keep their raw text (raw_<column>):
+    storing it for every usable row doubled what staging writes. A usable row gives its cleaned value back as
+    text instead, which cleans to the same value again, so re-deriving a stored row on an incremental run
+    (or showing a duplicate in the quarantine) needs no raw copy. -#}
+{% macro stored_raw_text(column, cleaned_column=none) -%}
+    case
+        when row_defect is not null then raw_{{ column }}
+        else cast({{ cleaned_column or column }} as {{ dbt.type_string() }})
+    end
+{%- endmacro %}
+
+{#- The raw_<column> columns of a base model: the text as delivered for a row with a defect, NULL otherwise
+    (see stored_raw_text). -#}
+{% macro raw_text_of_rows_with_defect(raw_columns) -%}
+    {%- for column in raw_columns %}
+        case when row_defect is not null then raw_{{ column }} end as raw_{{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}

@@ -137,7 +137,28 @@ ranked as (
 final as (
 
     select
-        *,
+        -- incremental bookkeeping
+        dedup_key,
+        raw_row_hash,
+        _source_file,
+
+        -- raw text, kept only where the quarantine needs it
+        {{ raw_text_of_rows_with_defect(raw_columns) }},
+
+        -- ids
+        event_id,
+        email,
+        campaign_id,
+
+        -- attributes
+        event_type,
+
+        -- timestamps
+        occurred_at,
+
+        -- checks
+        row_defect,
+        event_id_rank,
         case
             when row_defect is not null then row_defect
             when event_id_rank > 1 then 'duplicate_event_id'
@@ -145,9 +166,9 @@ final as (
 
         -- when this run processed the row
         {{ run_loaded_at() }} as loaded_at
+
     from ranked
 
 )
 
--- The linter cannot count the columns through the `union all` of `select *` in ranked.
-select * from final  -- noqa: AM04
+select * from final

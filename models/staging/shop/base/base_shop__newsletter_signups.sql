@@ -39,7 +39,7 @@ keyed as (
 -- stored once: it is small, costly to find and used twice.
 in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'signed_up_at', 'newsletter_signups', raw_columns) }}
+    {{ rows_to_process('keyed', 'signed_up_at', 'newsletter_signups', raw_columns, {'source': 'signup_source'}) }}
 
 ),
 
@@ -136,7 +136,28 @@ ranked as (
 final as (
 
     select
-        *,
+        -- incremental bookkeeping
+        dedup_key,
+        raw_row_hash,
+        _source_file,
+
+        -- raw text, kept only where the quarantine needs it
+        {{ raw_text_of_rows_with_defect(raw_columns) }},
+
+        -- ids
+        signup_id,
+        email,
+
+        -- attributes
+        signup_source,
+
+        -- timestamps
+        signed_up_at,
+        unsubscribed_at,
+
+        -- checks
+        row_defect,
+        signup_id_rank,
         case
             when row_defect is not null then row_defect
             when signup_id_rank > 1 then 'duplicate_signup_id'
@@ -144,9 +165,9 @@ final as (
 
         -- when this run processed the row
         {{ run_loaded_at() }} as loaded_at
+
     from ranked
 
 )
 
--- The linter cannot count the columns through the `union all` of `select *` in ranked.
-select * from final  -- noqa: AM04
+select * from final

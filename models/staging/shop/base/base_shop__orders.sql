@@ -141,7 +141,29 @@ ranked as (
 final as (
 
     select
-        *,
+        -- incremental bookkeeping
+        dedup_key,
+        raw_row_hash,
+        _source_file,
+
+        -- raw text, kept only where the quarantine needs it
+        {{ raw_text_of_rows_with_defect(raw_columns) }},
+
+        -- ids
+        order_id,
+        customer_id,
+        email,
+
+        -- attributes
+        status,
+        amount,
+
+        -- timestamps
+        ordered_at,
+
+        -- checks
+        row_defect,
+        order_id_rank,
         case
             when row_defect is not null then row_defect
             when order_id_rank > 1 then 'duplicate_order_id'
@@ -149,9 +171,9 @@ final as (
 
         -- when this run processed the row
         {{ run_loaded_at() }} as loaded_at
+
     from ranked
 
 )
 
--- The linter cannot count the columns through the `union all` of `select *` in ranked.
-select * from final  -- noqa: AM04
+select * from final

@@ -20,12 +20,12 @@ final as (
         quarantine_reason,
         loaded_at as quarantined_at,
 
-        -- raw values
-        raw_event_id as event_id,
-        raw_email as email,
-        raw_campaign_id as campaign_id,
-        raw_event_type as event_type,
-        raw_occurred_at as occurred_at
+        -- raw values (a duplicate's are its cleaned values: usable rows keep no raw text)
+        {{ stored_raw_text('event_id') }} as event_id,
+        {{ stored_raw_text('email') }} as email,
+        {{ stored_raw_text('campaign_id') }} as campaign_id,
+        {{ stored_raw_text('event_type') }} as event_type,
+        {{ stored_raw_text('occurred_at') }} as occurred_at
 
     from rejected
 

@@ -20,13 +20,13 @@ final as (
         quarantine_reason,
         loaded_at as quarantined_at,
 
-        -- raw values
-        raw_signup_id as signup_id,
-        raw_email as email,
-        raw_signed_up_at as signed_up_at,
+        -- raw values (a duplicate's are its cleaned values: usable rows keep no raw text)
+        {{ stored_raw_text('signup_id') }} as signup_id,
+        {{ stored_raw_text('email') }} as email,
+        {{ stored_raw_text('signed_up_at') }} as signed_up_at,
         -- the contract names this column `source`
-        raw_source as source,  -- noqa: RF04
-        raw_unsubscribed_at as unsubscribed_at
+        {{ stored_raw_text('source', 'signup_source') }} as source,  -- noqa: RF04
+        {{ stored_raw_text('unsubscribed_at') }} as unsubscribed_at
 
     from rejected
 

@@ -20,13 +20,13 @@ final as (
         quarantine_reason,
         loaded_at as quarantined_at,
 
-        -- raw values
-        raw_order_id as order_id,
-        raw_customer_id as customer_id,
-        raw_email as email,
-        raw_ordered_at as ordered_at,
-        raw_status as status,
-        raw_amount as amount
+        -- raw values (a duplicate's are its cleaned values: usable rows keep no raw text)
+        {{ stored_raw_text('order_id') }} as order_id,
+        {{ stored_raw_text('customer_id') }} as customer_id,
+        {{ stored_raw_text('email') }} as email,
+        {{ stored_raw_text('ordered_at') }} as ordered_at,
+        {{ stored_raw_text('status') }} as status,
+        {{ stored_raw_text('amount') }} as amount
 
     from rejected
 

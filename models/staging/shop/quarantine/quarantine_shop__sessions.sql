@@ -20,19 +20,19 @@ final as (
         quarantine_reason,
         loaded_at as quarantined_at,
 
-        -- raw values
-        raw_session_id as session_id,
-        raw_visitor_id as visitor_id,
-        raw_customer_id as customer_id,
-        raw_email as email,
-        raw_started_at as started_at,
-        raw_ended_at as ended_at,
-        raw_device as device,
-        raw_channel as channel,
-        raw_page_views as page_views,
-        raw_cart_adds as cart_adds,
-        raw_cart_value as cart_value,
-        raw_order_id as order_id
+        -- raw values (a duplicate's are its cleaned values: usable rows keep no raw text)
+        {{ stored_raw_text('session_id') }} as session_id,
+        {{ stored_raw_text('visitor_id') }} as visitor_id,
+        {{ stored_raw_text('customer_id') }} as customer_id,
+        {{ stored_raw_text('email') }} as email,
+        {{ stored_raw_text('started_at') }} as started_at,
+        {{ stored_raw_text('ended_at', 'ended_at_or_null') }} as ended_at,
+        {{ stored_raw_text('device') }} as device,
+        {{ stored_raw_text('channel') }} as channel,
+        {{ stored_raw_text('page_views') }} as page_views,
+        {{ stored_raw_text('cart_adds') }} as cart_adds,
+        {{ stored_raw_text('cart_value') }} as cart_value,
+        {{ stored_raw_text('order_id') }} as order_id
 
     from rejected
 
