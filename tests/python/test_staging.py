@@ -161,6 +161,22 @@ def test_quarantine_keeps_raw_text_source_and_load_time(staging_fixture_db):
     assert sum(summary.values()) == sum(len(v) for v in EXPECTED_QUARANTINE.values())
 
 
+def test_only_rows_with_a_defect_keep_raw_text_and_a_duplicate_shows_its_cleaned_values(staging_fixture_db):
+    [(usable_with_raw_text,)] = query(
+        staging_fixture_db,
+        "select count(*) from staging.base_shop__sessions where row_defect is null and raw_session_id is not null",
+    )
+    assert usable_with_raw_text == 0
+    # s2's later copy (09:50Z) loses to the earlier one: its values come back cleaned (lower-cased email, the
+    # ISO text with its 'Z' as a UTC timestamp), not as delivered.
+    [(email, started_at, device, page_views)] = query(
+        staging_fixture_db,
+        "select email, started_at, device, page_views from quarantine.quarantine_shop__sessions "
+        "where session_id = 's2'",
+    )
+    assert (email, started_at, device, page_views) == ("alice@example.com", "2024-03-01 09:50:00", "mobile", "5")
+
+
 def _copy_fixture(tmp_path: Path) -> Path:
     raw_dir = tmp_path / "raw"
     shutil.copytree(FIXTURES / "staging_raw", raw_dir)
