@@ -198,7 +198,9 @@ def check_freshness(run: Run) -> None:
     mode = freshness_mode(run)
     if mode == "off":
         return
-    results = freshness.check(run.raw_dir, run.args.target)
+    # A normal run on an existing warehouse: folders have only their new files parsed (docs/driver.md).
+    published = run.database if run.database.is_file() and not run.args.full_refresh else None
+    results = freshness.check(run.raw_dir, run.args.target, published)
     if results is None:
         run.log("freshness not checked: dbt source freshness could not run (the build will show why)")
         return

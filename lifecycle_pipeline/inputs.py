@@ -127,8 +127,9 @@ def folder_files(folder: Path, fmt: str) -> list[Path]:
     return sorted(path for path in folder.glob(f"*.{fmt}") if path.is_file())
 
 
-def file_columns(path: Path) -> tuple[str, ...]:
-    """Column names of a raw file, read the way the dbt hook reads it (CSV as text, header row)."""
+def file_columns(path: Path, con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Column names of a raw file, read the way the dbt hook reads it (CSV as text, header row): only the Parquet
+    footer or the first lines of a CSV file are read."""
     quoted = "'" + str(path).replace("'", "''") + "'"
     if path.suffix == ".parquet":
         reader = f"read_parquet({quoted})"
@@ -137,8 +138,7 @@ def file_columns(path: Path) -> tuple[str, ...]:
             f"read_csv({quoted}, header = true, delim = ',', quote = '\"', all_varchar = true, null_padding = true)"
         )
     try:
-        with duckdb.connect() as con:
-            rows = con.execute(f"describe select * from {reader}").fetchall()
+        rows = con.execute(f"describe select * from {reader}").fetchall()
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"Raw file {path} cannot be read as {path.suffix[1:]}: {first_line}") from None
@@ -151,19 +151,29 @@ def check_raw_dir(raw_dir: Path, raw_format: str = "auto") -> list[RawFile]:
     if not raw_dir.is_dir():
         raise InputError(f"Raw folder {raw_dir} does not exist or is not a folder; pass --raw-dir DIR.")
     found = []
-    for dataset, required in required_columns().items():
-        path = find_raw_file(raw_dir, dataset, raw_format)
-        files = tuple(folder_files(path, "parquet") or folder_files(path, "csv")) if path.is_dir() else (path,)
-        all_columns: dict[str, None] = {}
-        for file in files:
-            columns = file_columns(file)
-            present = {column.strip().lower() for column in columns}
-            missing = [column for column in required if column not in present]
-            if missing:
-                raise InputError(
-                    f"Raw file {file} is missing required column(s) {', '.join(repr(c) for c in missing)}. "
-                    f"Columns found: {', '.join(columns)}. See docs/raw-data-contract.md for the contract."
-                )
-            all_columns.update(dict.fromkeys(columns))
-        found.append(RawFile(dataset, path, tuple(all_columns), files if path.is_dir() else ()))
+    # One connection for every file: opening one costs more than reading a file's columns (a year of daily
+    # files is ~1,500 files).
+    with duckdb.connect() as con:
+        for dataset, required in required_columns().items():
+            found.append(_check_dataset(raw_dir, dataset, required, raw_format, con))
     return found
+
+
+def _check_dataset(
+    raw_dir: Path, dataset: str, required: list[str], raw_format: str, con: duckdb.DuckDBPyConnection
+) -> RawFile:
+    """One dataset's file or folder, every file checked for the required columns."""
+    path = find_raw_file(raw_dir, dataset, raw_format)
+    files = tuple(folder_files(path, "parquet") or folder_files(path, "csv")) if path.is_dir() else (path,)
+    all_columns: dict[str, None] = {}
+    for file in files:
+        columns = file_columns(file, con)
+        present = {column.strip().lower() for column in columns}
+        missing = [column for column in required if column not in present]
+        if missing:
+            raise InputError(
+                f"Raw file {file} is missing required column(s) {', '.join(repr(c) for c in missing)}. "
+                f"Columns found: {', '.join(columns)}. See docs/raw-data-contract.md for the contract."
+            )
+        all_columns.update(dict.fromkeys(columns))
+    return RawFile(dataset, path, tuple(all_columns), files if path.is_dir() else ())
