@@ -1,10 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_sessions_gone_from_attribution(
+            ref('base_shop__sessions'), ref('stg_shop__sessions'), ref('int_lifecycle__as_of_date')) }}",
+    )
+}}
 -- Sessions up to the as-of date with the person they count for: the session's own email, else the owner
 -- of its customer_id, else the person its visitor_id was later identified as (stitched).
 -- Readers that aggregate per person group by person_email, so the customer_key hash is not computed for millions
--- of sessions. A table, not a view: as a view, its tests re-ran the attribution joins and ran out of memory
--- (4 GB cap) at 10M orders.
-{{ config(materialized='table') }}
-
+-- of sessions. Stored (as a view, its tests re-ran the attribution joins and ran out of memory at 10M orders) and
+-- incremental: a run writes only the sessions whose row can differ from the stored one (README "Incremental
+-- refresh and history"); the pre-hook deletes the sessions that left the window or the usable rows.
 with
 
 as_of as (
@@ -13,7 +22,7 @@ as_of as (
 
 ),
 
-sessions as (
+sessions_in_window as (
 
     select sessions.*
     from {{ ref('stg_shop__sessions') }} as sessions
@@ -50,6 +59,108 @@ visitor_owners as (
 
 ),
 
+{% if is_incremental() %}
+
+stored as (
+
+    select * from {{ this }}
+
+),
+
+-- One row; NULLs when nothing is stored yet.
+stored_bounds as (
+
+    select
+        max(loaded_at) as latest_loaded_at,
+        max(started_at) as latest_started_at
+    from stored
+
+),
+
+-- Sessions staged after the stored rows were written (new, late, or re-derived: staging gives every row of a
+-- touched id a new loaded_at), and sessions later than every stored one (new, or inside the window since the
+-- as-of date moved forward; no stored session started after latest_started_at, so none is missed).
+changed_sessions as (
+
+    select sessions_in_window.*
+    from sessions_in_window
+    cross join stored_bounds
+    where
+        stored_bounds.latest_loaded_at is null
+        or sessions_in_window.loaded_at > stored_bounds.latest_loaded_at
+        or sessions_in_window.started_at > stored_bounds.latest_started_at
+
+),
+
+-- Every other stored session without its own email: its person comes from the identity map, which may have
+-- changed (a visitor identified since, an earlier sighting of a customer_id arrived). It is attributed again
+-- below and written only if the result differs from the stored one.
+stored_without_email as (
+
+    select
+        stored.session_id,
+        stored.visitor_id,
+        stored.customer_id,
+        cast(null as {{ dbt.type_string() }}) as email,
+        stored.order_id,
+        stored.device,
+        stored.channel,
+        stored.page_views,
+        stored.cart_adds,
+        stored.cart_value,
+        stored.started_at,
+        stored.ended_at,
+        stored.loaded_at,
+        stored.person_email as stored_person_email,
+        stored.attributed_by as stored_attributed_by,
+        false as is_changed
+    from stored
+    where
+        stored.attributed_by is distinct from 'email'
+        and stored.session_id not in (select changed_sessions.session_id from changed_sessions)
+
+),
+
+{% endif %}
+
+-- What this run attributes: on a full build every session in the window; on an incremental run the changed
+-- sessions and the stored ones without an email.
+sessions as (
+
+    {% if is_incremental() -%}
+        select
+            session_id,
+            visitor_id,
+            customer_id,
+            email,
+            order_id,
+            device,
+            channel,
+            page_views,
+            cart_adds,
+            cart_value,
+            started_at,
+            ended_at,
+            loaded_at,
+            cast(null as {{ dbt.type_string() }}) as stored_person_email,
+            cast(null as {{ dbt.type_string() }}) as stored_attributed_by,
+            true as is_changed
+        from changed_sessions
+
+        union all
+
+        select * from stored_without_email
+    {%- else -%}
+        select
+            *,
+            cast(null as {{ dbt.type_string() }}) as stored_person_email,
+            cast(null as {{ dbt.type_string() }}) as stored_attributed_by,
+            true as is_changed
+        from sessions_in_window
+    {%- endif %}
+
+),
+
 attributed as (
 
     select
@@ -73,6 +184,7 @@ attributed as (
 
 ),
 
+-- A full build writes every session; an incremental run the changed ones and those attributed differently.
 final as (
 
     select
@@ -99,9 +211,15 @@ final as (
 
         -- timestamps
         started_at,
-        ended_at
+        ended_at,
+        -- when staging last (re)derived the session: the next incremental run picks up anything staged later
+        loaded_at
 
     from attributed
+    where
+        is_changed
+        or person_email is distinct from stored_person_email
+        or attributed_by is distinct from stored_attributed_by
 
 )
 
