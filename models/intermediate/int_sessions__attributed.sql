@@ -60,35 +60,27 @@ visitor_owners as (
 ),
 
 {% if is_incremental() %}
-
-stored as (
-
-    select * from {{ this }}
-
-),
-
--- One row; NULLs when nothing is stored yet.
-stored_bounds as (
-
-    select
-        max(loaded_at) as latest_loaded_at,
-        max(started_at) as latest_started_at
-    from stored
-
-),
+{%- set latest = stored_maxima(this, ['loaded_at', 'started_at']) %}
 
 -- Sessions staged after the stored rows were written (new, late, or re-derived: staging gives every row of a
--- touched id a new loaded_at), and sessions later than every stored one (new, or inside the window since the
--- as-of date moved forward; no stored session started after latest_started_at, so none is missed).
+-- touched id a new loaded_at) ...
 changed_sessions as (
 
-    select sessions_in_window.*
-    from sessions_in_window
-    cross join stored_bounds
-    where
-        stored_bounds.latest_loaded_at is null
-        or sessions_in_window.loaded_at > stored_bounds.latest_loaded_at
-        or sessions_in_window.started_at > stored_bounds.latest_started_at
+    {% if latest.loaded_at is none -%}
+        select * from sessions_in_window
+    {%- else -%}
+        select * from sessions_in_window
+        where sessions_in_window.loaded_at > {{ timestamp_literal(latest.loaded_at) }}
+
+        union all
+
+        -- ... and sessions later than every stored one: new, or inside the window since the as-of date moved
+        -- forward (no stored session started later, so none is missed)
+        select * from sessions_in_window
+        where
+            sessions_in_window.started_at > {{ timestamp_literal(latest.started_at) }}
+            and sessions_in_window.loaded_at <= {{ timestamp_literal(latest.loaded_at) }}
+    {%- endif %}
 
 ),
 
@@ -114,7 +106,7 @@ stored_without_email as (
         stored.person_email as stored_person_email,
         stored.attributed_by as stored_attributed_by,
         false as is_changed
-    from stored
+    from {{ this }} as stored
     where
         stored.attributed_by is distinct from 'email'
         and stored.session_id not in (select changed_sessions.session_id from changed_sessions)

@@ -267,6 +267,11 @@ def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
         "sessions", day(3), session_id="sowner0", started_at=stamp(day(3), 12), **(owned | {"customer_id": "c90"})
     )
     history.add("sessions", day(4), session_id="sowner1", started_at=stamp(day(4), 12), **owned)
+    # A session edited in place on day 8 into an unusable row: in the single-file export it leaves the usable
+    # sessions (and int_sessions__attributed); in a folder the edit is a new, quarantined row and the old one stays.
+    edited = browsing | {"session_id": "sgone", "visitor_id": "v12", "email": "person12@example.com"}
+    history.add("sessions", day(2), replaced_on=day(8), started_at=stamp(day(2), 16), **edited)
+    history.add("sessions", day(8), started_at=stamp(day(2), 16), **(edited | {"page_views": "-1"}))
     # An email event exported twice, the second time late and with another case.
     event = {"campaign_id": "cmp0", "event_type": "open", "occurred_at": stamp(day(1), 7)}
     history.add("email_events", day(1), event_id="edup", email="person11@example.com", **event)

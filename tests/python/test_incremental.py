@@ -120,13 +120,36 @@ def test_old_sessions_follow_identity_changes(incremental_runs):
     }
 
 
-def test_a_normal_run_leaves_nothing_for_the_next_one_to_write(sliced_runs):
-    """The incremental query of int_sessions__attributed, run again on the warehouse it just updated, finds no
-    session to write: unchanged sessions are not rewritten every night."""
-    compiled = sliced_runs["incremental"].parent / "dbt-target" / "compiled" / "customer_lifecycle" / "models"
-    sql = (compiled / "intermediate" / "int_sessions__attributed.sql").read_text()
-    assert "stored_bounds" in sql, "the last run did not compile the incremental branch"
-    assert query(sliced_runs["incremental"], f"select count(*) from ({sql})") == [(0,)]
+def test_a_session_that_became_unusable_leaves_the_attributed_sessions(incremental_runs):
+    """sgone was edited in place into an unusable row on day 8 (raw_slices): the single-file export no longer has
+    a usable row for it; the folder keeps the first file's row."""
+    database = incremental_runs["incremental"]
+    single_file = (incremental_runs["raw_dir"] / "sessions.csv").exists()
+    assert query(database, "select count(*) from intermediate.int_sessions__attributed where session_id = 'sgone'") == [
+        (0,) if single_file else (1,)
+    ]
+    assert query(
+        database, "select quarantine_reason from quarantine.quarantine_shop__sessions where session_id = 'sgone'"
+    ) == [("negative_page_views",)]
+
+
+def test_a_normal_run_leaves_nothing_for_the_next_one_to_write(sliced_runs, tmp_path):
+    """The incremental query of int_sessions__attributed, compiled against the warehouse the last run updated,
+    finds no session to write: unchanged sessions are not rewritten on every run."""
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(sliced_runs["incremental"], database)
+    run_dbt(["compile", "--select", "int_sessions__attributed"], sliced_runs["raw_dir"], database)
+    compiled = tmp_path / "dbt-target" / "compiled" / "customer_lifecycle" / "models" / "intermediate"
+    sql = (compiled / "int_sessions__attributed.sql").read_text()
+    assert "stored_without_email" in sql, "not compiled as an incremental run"
+    assert query(database, f"select count(*) from ({sql})") == [(0,)]
+    # The last run's own query (compiled with the maxima stored before it wrote) still selects the sessions its
+    # staging re-derived: some, but far fewer than are stored.
+    last_run = sliced_runs["incremental"].parent / "dbt-target" / "compiled" / "customer_lifecycle" / "models"
+    sql = (last_run / "intermediate" / "int_sessions__attributed.sql").read_text()
+    [(written,)] = query(database, f"select count(*) from ({sql})")
+    [(stored,)] = query(database, "select count(*) from intermediate.int_sessions__attributed")
+    assert 0 < written < stored / 2
 
 
 def test_late_rows_status_changes_and_duplicates_are_applied(sliced_runs):
