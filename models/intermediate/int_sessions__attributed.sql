@@ -1,10 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_sessions_gone_from_attribution(
+            ref('base_shop__sessions'), ref('stg_shop__sessions'), ref('int_lifecycle__as_of_date')) }}",
+    )
+}}
 -- Sessions up to the as-of date with the person they count for: the session's own email, else the owner
 -- of its customer_id, else the person its visitor_id was later identified as (stitched).
 -- Readers that aggregate per person group by person_email, so the customer_key hash is not computed for millions
--- of sessions. A table, not a view: as a view, its tests re-ran the attribution joins and ran out of memory
--- (4 GB cap) at 10M orders.
-{{ config(materialized='table') }}
-
+-- of sessions. Stored (as a view, its tests re-ran the attribution joins and ran out of memory at 10M orders) and
+-- incremental: a run writes only the sessions whose row can differ from the stored one (README "Incremental
+-- refresh and history"); the pre-hook deletes the sessions that left the window or the usable rows.
 with
 
 as_of as (
@@ -13,7 +22,7 @@ as_of as (
 
 ),
 
-sessions as (
+sessions_in_window as (
 
     select sessions.*
     from {{ ref('stg_shop__sessions') }} as sessions
@@ -50,6 +59,100 @@ visitor_owners as (
 
 ),
 
+{% if is_incremental() %}
+{%- set latest = stored_maxima(this, ['loaded_at', 'started_at']) %}
+
+-- Sessions staged after the stored rows were written (new, late, or re-derived: staging gives every row of a
+-- touched id a new loaded_at) ...
+changed_sessions as (
+
+    {% if latest.loaded_at is none -%}
+        select * from sessions_in_window
+    {%- else -%}
+        select * from sessions_in_window
+        where sessions_in_window.loaded_at > {{ timestamp_literal(latest.loaded_at) }}
+
+        union all
+
+        -- ... and sessions later than every stored one: new, or inside the window since the as-of date moved
+        -- forward (no stored session started later, so none is missed)
+        select * from sessions_in_window
+        where
+            sessions_in_window.started_at > {{ timestamp_literal(latest.started_at) }}
+            and sessions_in_window.loaded_at <= {{ timestamp_literal(latest.loaded_at) }}
+    {%- endif %}
+
+),
+
+-- Every other stored session without its own email: its person comes from the identity map, which may have
+-- changed (a visitor identified since, an earlier sighting of a customer_id arrived). It is attributed again
+-- below and written only if the result differs from the stored one.
+stored_without_email as (
+
+    select
+        stored.session_id,
+        stored.visitor_id,
+        stored.customer_id,
+        cast(null as {{ dbt.type_string() }}) as email,
+        stored.order_id,
+        stored.device,
+        stored.channel,
+        stored.page_views,
+        stored.cart_adds,
+        stored.cart_value,
+        stored.started_at,
+        stored.ended_at,
+        stored.loaded_at,
+        stored.person_email as stored_person_email,
+        stored.attributed_by as stored_attributed_by,
+        false as is_changed
+    from {{ this }} as stored
+    where
+        stored.attributed_by is distinct from 'email'
+        and stored.session_id not in (select changed_sessions.session_id from changed_sessions)
+
+),
+
+{% endif %}
+
+-- What this run attributes: on a full build every session in the window; on an incremental run the changed
+-- sessions and the stored ones without an email.
+sessions as (
+
+    {% if is_incremental() -%}
+        select
+            session_id,
+            visitor_id,
+            customer_id,
+            email,
+            order_id,
+            device,
+            channel,
+            page_views,
+            cart_adds,
+            cart_value,
+            started_at,
+            ended_at,
+            loaded_at,
+            cast(null as {{ dbt.type_string() }}) as stored_person_email,
+            cast(null as {{ dbt.type_string() }}) as stored_attributed_by,
+            true as is_changed
+        from changed_sessions
+
+        union all
+
+        select * from stored_without_email
+    {%- else -%}
+        select
+            *,
+            cast(null as {{ dbt.type_string() }}) as stored_person_email,
+            cast(null as {{ dbt.type_string() }}) as stored_attributed_by,
+            true as is_changed
+        from sessions_in_window
+    {%- endif %}
+
+),
+
 attributed as (
 
     select
@@ -73,6 +176,7 @@ attributed as (
 
 ),
 
+-- A full build writes every session; an incremental run the changed ones and those attributed differently.
 final as (
 
     select
@@ -99,9 +203,15 @@ final as (
 
         -- timestamps
         started_at,
-        ended_at
+        ended_at,
+        -- when staging last (re)derived the session: the next incremental run picks up anything staged later
+        loaded_at
 
     from attributed
+    where
+        is_changed
+        or person_email is distinct from stored_person_email
+        or attributed_by is distinct from stored_attributed_by
 
 )
 

@@ -236,6 +236,42 @@ def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
         source="checkout",
         unsubscribed_at=None,
     )
+    # Identity stitching that changes old sessions (int_sessions__attributed re-attributes them; both sessions lie
+    # before the staging lookback of the run that changes their person, so staging does not touch them):
+    # - visitor vstitch browses anonymously on days 1 and 3 and only identifies (logs in) on day 7;
+    browsing = {"customer_id": None, "ended_at": None, "device": "app", "channel": "organic", "order_id": None}
+    browsing |= {"page_views": "2", "cart_adds": "0", "cart_value": ""}
+    for number, (on, email) in enumerate([(day(1), None), (day(3), None), (day(7), "stitched@example.com")]):
+        stitched = browsing | {"session_id": f"sstitch{number}", "visitor_id": "vstitch", "email": email}
+        history.add("sessions", on, started_at=stamp(on, 20), **stitched)
+    # - account c90 is first seen on a day-2 order of first.owner@; an email-less session of visitor vowner is
+    #   logged in to c90 on day 3 (attributed to the account's owner) and vowner browses anonymously on day 4
+    #   (stitched to the same person). On day 8 an order of late.owner@ placed on day 1 with c90 arrives: the
+    #   account, and so both sessions, now belong to late.owner@.
+    for order_id, arrives, email, placed in [
+        ("own1", day(2), "first.owner@example.com", day(2)),
+        ("own0", day(8), "late.owner@example.com", day(1)),
+    ]:
+        history.add(
+            "orders",
+            arrives,
+            order_id=order_id,
+            customer_id="c90",
+            email=email,
+            ordered_at=stamp(placed, 14),
+            status="completed",
+            amount="30.00",
+        )
+    owned = browsing | {"visitor_id": "vowner", "email": None}
+    history.add(
+        "sessions", day(3), session_id="sowner0", started_at=stamp(day(3), 12), **(owned | {"customer_id": "c90"})
+    )
+    history.add("sessions", day(4), session_id="sowner1", started_at=stamp(day(4), 12), **owned)
+    # A session edited in place on day 8 into an unusable row: in the single-file export it leaves the usable
+    # sessions (and int_sessions__attributed); in a folder the edit is a new, quarantined row and the old one stays.
+    edited = browsing | {"session_id": "sgone", "visitor_id": "v12", "email": "person12@example.com"}
+    history.add("sessions", day(2), replaced_on=day(8), started_at=stamp(day(2), 16), **edited)
+    history.add("sessions", day(8), started_at=stamp(day(2), 16), **(edited | {"page_views": "-1"}))
     # An email event exported twice, the second time late and with another case.
     event = {"campaign_id": "cmp0", "event_type": "open", "occurred_at": stamp(day(1), 7)}
     history.add("email_events", day(1), event_id="edup", email="person11@example.com", **event)

@@ -35,7 +35,10 @@ final as (
         case
             when ended_at_or_null is null or ended_at_or_null < started_at then started_at
             else ended_at_or_null
-        end as ended_at
+        end as ended_at,
+
+        -- load time: int_sessions__attributed re-attributes the sessions staged after its stored rows
+        loaded_at
 
     from base
 
