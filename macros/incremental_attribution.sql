@@ -7,6 +7,14 @@
 {% macro stored_maxima(relation, columns) -%}
     {%- set maxima = {} -%}
     {%- if execute -%}
+        {%- set stored_columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+        {%- set missing = columns | reject('in', stored_columns) | list -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(
+                relation ~ " has no column " ~ (missing | join(', ')) ~ ": it was built by an older version of this "
+                ~ "project. Run once with --full-refresh (the stage history is kept)."
+            ) }}
+        {%- endif -%}
         {%- set selects = [] -%}
         {%- for column in columns -%}
             {%- do selects.append('max(' ~ column ~ ')') -%}
