@@ -252,7 +252,8 @@ def add_orders_leaving_a_person(history: RawHistory, day) -> None:
     moved = placed | {"order_id": "moved1", "ordered_at": stamp(day(1), 12)}
     history.add("orders", day(1), replaced_on=day(9), **moved, email="solo.buyer@example.com")
     history.add("orders", day(9), **moved, email="person12@example.com")
-    # The only order of voided.buyer@ is edited in place into an unusable row (quarantined): no order is left.
+    # The only order of voided.buyer@ is edited in place into an unusable row (quarantined): in the single-file
+    # export no order is left; in a folder the old row stays usable.
     voided = placed | {"order_id": "voided1", "email": "voided.buyer@example.com", "ordered_at": stamp(day(2), 9)}
     history.add("orders", day(2), replaced_on=day(9), **voided)
     history.add("orders", day(9), **(voided | {"amount": "abc"}))
