@@ -1,5 +1,7 @@
 -- Order facts per person with at least one valid order (any status): the BTYD summary, revenue, intervals
 -- and the expected rhythm. Buyer facts are NULL for persons whose orders were all returned/cancelled.
+-- The per-person aggregates come from the incremental int_customers__order_summary; this pass adds what
+-- depends on all persons (the population median) or on the as-of date, for every person on every run.
 with
 
 as_of as (
@@ -8,107 +10,47 @@ as_of as (
 
 ),
 
-orders as (
-
-    select * from {{ ref('int_orders__attributed') }}
-
-),
-
-purchase_days as (
-
-    select * from {{ ref('int_customers__purchase_days') }}
-
-),
-
-purchase_gaps as (
-
-    select * from {{ ref('int_customers__purchase_gaps') }}
-
-),
-
 order_summary as (
 
-    select
-        email,
-        count(*) as valid_orders,
-        sum(case when is_purchase then 1 else 0 end) as order_count,
-        sum(case when is_returned_or_cancelled then 1 else 0 end) as returned_or_cancelled_orders,
-        sum(purchase_amount) as net_revenue
-    from orders
-    group by email
-
-),
-
-day_summary as (
-
-    select
-        email,
-        min(purchase_date) as first_order_date,
-        max(purchase_date) as last_order_date,
-        count(*) as purchase_days,
-        avg(case when purchase_day_number > 1 then purchase_amount end) as avg_repeat_order_value
-    from purchase_days
-    group by email
-
-),
-
-gap_summary as (
-
-    select
-        email,
-        avg(cast(gap_days as {{ type_double() }})) as avg_interval_days,
-        percentile_cont(0.5) within group (order by gap_days) as median_interval_days,
-        -- Population standard deviation from exact integer sums (n·Σx² − (Σx)²) / n², so that re-runs give
-        -- identical values whatever order the rows are aggregated in.
-        sqrt(
-            cast(count(*) * sum(gap_days * gap_days) - sum(gap_days) * sum(gap_days) as {{ type_double() }})
-            / (count(*) * count(*))
-        ) as stddev_interval_days
-    from purchase_gaps
-    group by email
+    select * from {{ ref('int_customers__order_summary') }}
 
 ),
 
 -- Expected interval for one-time buyers: the median first-to-second purchase gap of all repeat buyers.
 population_first_gap as (
 
-    select percentile_cont(0.5) within group (order by gap_days) as median_first_gap_days
-    from purchase_gaps
-    where purchase_day_number = 2
+    select percentile_cont(0.5) within group (order by first_gap_days) as median_first_gap_days
+    from order_summary
+    where first_gap_days is not null
 
 ),
 
 joined as (
 
     select
-        -- everything above is per email; hashed once per person here
-        {{ dbt.hash('order_summary.email') }} as customer_key,
+        order_summary.customer_key,
         as_of.as_of_date,
         order_summary.valid_orders,
         order_summary.returned_or_cancelled_orders,
-        day_summary.first_order_date,
-        day_summary.last_order_date,
-        day_summary.purchase_days,
-        day_summary.avg_repeat_order_value,
-        gap_summary.avg_interval_days,
-        gap_summary.median_interval_days,
-        gap_summary.stddev_interval_days,
+        order_summary.first_order_date,
+        order_summary.last_order_date,
+        order_summary.purchase_days,
+        order_summary.avg_repeat_order_value,
+        order_summary.avg_interval_days,
+        order_summary.median_interval_days,
+        order_summary.stddev_interval_days,
         population_first_gap.median_first_gap_days,
-        case when day_summary.email is not null then order_summary.order_count end as order_count,
-        case when day_summary.email is not null then order_summary.net_revenue end as net_revenue,
+        case when order_summary.purchase_days is not null then order_summary.order_count end as order_count,
+        case when order_summary.purchase_days is not null then order_summary.net_revenue end as net_revenue,
         case
-            when day_summary.purchase_days > 1
-                then gap_summary.avg_interval_days
-            when day_summary.purchase_days = 1
+            when order_summary.purchase_days > 1
+                then order_summary.avg_interval_days
+            when order_summary.purchase_days = 1
                 then population_first_gap.median_first_gap_days
         end as raw_expected_interval_days
     from order_summary
     cross join as_of
     cross join population_first_gap
-    left join day_summary
-        on order_summary.email = day_summary.email
-    left join gap_summary
-        on order_summary.email = gap_summary.email
 
 ),
 

@@ -1,5 +1,5 @@
 -- One row per gap between two consecutive purchase days of a person.
--- A view: only int_customers__order_facts reads it, in the same query.
+-- A view for drill-down and its tests: int_customers__order_summary computes the same gaps itself.
 {{ config(materialized='view') }}
 
 with

@@ -276,6 +276,23 @@ def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
     event = {"campaign_id": "cmp0", "event_type": "open", "occurred_at": stamp(day(1), 7)}
     history.add("email_events", day(1), event_id="edup", email="person11@example.com", **event)
     history.add("email_events", day(7), event_id="edup", email="PERSON11@example.com", **event)
+    add_orders_leaving_a_person(history, day)
+
+
+def add_orders_leaving_a_person(history: RawHistory, day) -> None:
+    """Orders that leave a person long after they were placed (outside the staging lookback of the run that
+    changes them): int_customers__order_summary must re-derive the person, or delete them when nothing is left."""
+    placed = {"customer_id": None, "status": "completed", "amount": "30.00"}
+    # The email of solo.buyer@'s only order is corrected in place on day 9 to another person. In the single-file
+    # export the old row is simply gone; in a folder the edit is a new row and the old one becomes its duplicate.
+    moved = placed | {"order_id": "moved1", "ordered_at": stamp(day(1), 12)}
+    history.add("orders", day(1), replaced_on=day(9), **moved, email="solo.buyer@example.com")
+    history.add("orders", day(9), **moved, email="person12@example.com")
+    # The only order of voided.buyer@ is edited in place into an unusable row (quarantined): in the single-file
+    # export no order is left; in a folder the old row stays usable.
+    voided = placed | {"order_id": "voided1", "email": "voided.buyer@example.com", "ordered_at": stamp(day(2), 9)}
+    history.add("orders", day(2), replaced_on=day(9), **voided)
+    history.add("orders", day(9), **(voided | {"amount": "abc"}))
 
 
 def snapshot(database: Path, exclude_tables: set[str] = frozenset()) -> dict[str, list[tuple]]:

@@ -196,8 +196,10 @@ def test_a_normal_run_only_reprocesses_changed_and_recent_ids(sliced_runs):
         )
     }
     all_ids = {order_id for (order_id,) in query(database, "select order_id from staging.base_shop__orders")}
-    # The last export (day 9) edited edit1 and duplicated dup1, both dated long before the lookback window.
-    assert {"edit1", "dup1"} <= reprocessed
+    # The last export (day 9) edited edit1, moved1 and voided1 and duplicated dup1, all dated long before the
+    # lookback window.
+    edited = {"edit1", "dup1", "moved1", "voided1"}
+    assert edited <= reprocessed
     # Every other reprocessed id is in the window (dated on or after day 6 = newest stored day 8 minus 3 days)
     # or was quarantined as dated in the future.
     recent = {
@@ -208,7 +210,7 @@ def test_a_normal_run_only_reprocesses_changed_and_recent_ids(sliced_runs):
             "or quarantine_reason like 'future%'",
         )
     }
-    assert reprocessed - {"edit1", "dup1"} <= recent
+    assert reprocessed - edited <= recent
     # ...and the older ids kept the load time of an earlier run.
     assert len(all_ids - reprocessed - {None}) >= 20
 
@@ -337,3 +339,60 @@ def test_folder_loaded_files_are_not_read_again(folder_runs, tmp_path):
     assert result.returncode != 0
     assert "2024-03-03.csv of 'orders' were loaded before but are no longer in" in result.stdout
     assert "--full-refresh" in result.stdout
+
+
+# --- per-person order aggregates (int_customers__order_summary) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("layout", "persons_left"),
+    [
+        ("sliced_runs", {"person12@example.com"}),
+        # In a folder the unusable edit of voided1 is a new, quarantined row and the old, valid row stays.
+        ("folder_runs", {"person12@example.com", "voided.buyer@example.com"}),
+    ],
+)
+def test_persons_whose_orders_all_left_are_deleted(request, layout, persons_left):
+    database = request.getfixturevalue(layout)["incremental"]
+    persons = dict(
+        query(
+            database,
+            "select email, valid_orders from intermediate.int_customers__order_summary where email in "
+            "('solo.buyer@example.com', 'voided.buyer@example.com', 'person12@example.com')",
+        )
+    )
+    # moved1 now counts for person12@; solo.buyer@ has no valid order left
+    assert set(persons) == persons_left
+    [(person12_orders,)] = query(
+        database,
+        "select count(*) from intermediate.int_orders__attributed where email = 'person12@example.com'",
+    )
+    assert persons["person12@example.com"] == person12_orders
+    assert query(database, "select email from intermediate.int_orders__attributed where order_id = 'moved1'") == [
+        ("person12@example.com",)
+    ]
+
+
+def test_a_folder_run_rederives_only_the_persons_of_restaged_orders(folder_runs):
+    database = folder_runs["incremental"]
+    summary = "intermediate.int_customers__order_summary"
+    persons = {email for (email,) in query(database, f"select email from {summary}")}
+    rederived = {
+        email
+        for (email,) in query(
+            database, f"select email from {summary} where loaded_at = (select max(loaded_at) from {summary})"
+        )
+    }
+    # The last run's new orders are all on its last day, so nothing else entered the as-of window: exactly the
+    # persons with an order row staged by that run are re-derived (staging re-derives the ids of the new file and
+    # of its lookback window), and every other person keeps the row of an earlier run.
+    restaged = {
+        email
+        for (email,) in query(
+            database,
+            "select email from staging.base_shop__orders "
+            "where loaded_at = (select max(loaded_at) from staging.base_shop__orders)",
+        )
+    }
+    assert rederived == restaged & persons
+    assert 0 < len(rederived) < len(persons)
