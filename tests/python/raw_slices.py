@@ -277,6 +277,7 @@ def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
     history.add("email_events", day(1), event_id="edup", email="person11@example.com", **event)
     history.add("email_events", day(7), event_id="edup", email="PERSON11@example.com", **event)
     add_orders_leaving_a_person(history, day)
+    add_identity_cases(history, start)
 
 
 def add_orders_leaving_a_person(history: RawHistory, day) -> None:
@@ -293,6 +294,96 @@ def add_orders_leaving_a_person(history: RawHistory, day) -> None:
     voided = placed | {"order_id": "voided1", "email": "voided.buyer@example.com", "ordered_at": stamp(day(2), 9)}
     history.add("orders", day(2), replaced_on=day(9), **voided)
     history.add("orders", day(9), **(voided | {"amount": "abc"}))
+
+
+def add_identity_cases(history: RawHistory, start: dt.date) -> None:
+    """Rows that change who owns an old identifier (int_customers__identity), all landing on day 8."""
+
+    def day(n: int) -> dt.date:
+        return start + dt.timedelta(days=n)
+
+    order = {"status": "completed", "amount": "10.00"}
+    session = {"ended_at": None, "device": "app", "channel": "organic", "page_views": "1", "cart_adds": "0"}
+    session |= {"cart_value": "0", "order_id": None}
+    # cx1 is first seen with owner.b; a late order shows owner.a earlier. The visitor vx1, known only through a
+    # session carrying cx1 (no email, outside the lookback), must follow the new owner.
+    history.add(
+        "orders",
+        day(3),
+        order_id="idc1",
+        customer_id="cx1",
+        email="owner.b@example.com",
+        ordered_at=stamp(day(3), 10),
+        **order,
+    )
+    history.add(
+        "sessions",
+        day(3),
+        session_id="ids1",
+        visitor_id="vx1",
+        customer_id="cx1",
+        email=None,
+        started_at=stamp(day(3), 12),
+        **session,
+    )
+    history.add(
+        "orders",
+        day(8),
+        order_id="idc2",
+        customer_id="cx1",
+        email="owner.a@example.com",
+        ordered_at=stamp(day(1), 9),
+        **order,
+    )
+    # An order's email edited in place: gone@ loses its only sighting, cx2 (and the visitor vx2 behind it) change
+    # owner to kept@ although no row of theirs carries a new value.
+    ide = {"order_id": "ide1", "customer_id": "cx2", "ordered_at": stamp(day(1), 11)}
+    history.add("orders", day(1), replaced_on=day(8), email="gone@example.com", **ide, **order)
+    history.add("orders", day(8), email="kept@example.com", **ide, **order)
+    history.add(
+        "sessions",
+        day(1),
+        session_id="ids2",
+        visitor_id="vx2",
+        customer_id="cx2",
+        email=None,
+        started_at=stamp(day(1), 13),
+        **session,
+    )
+    # The only order of lost@ becomes unusable (bad amount): the person disappears.
+    idq = {
+        "order_id": "idq1",
+        "customer_id": None,
+        "email": "lost@example.com",
+        "ordered_at": stamp(day(0), 14),
+        "status": "completed",
+    }
+    history.add("orders", day(0), replaced_on=day(8), amount="12.00", **idq)
+    history.add("orders", day(8), amount="abc", **idq)
+    # A session moved to another visitor: vx3 loses its only identified session.
+    idv = {"session_id": "ids3", "customer_id": None, "email": "visitor.a@example.com", "started_at": stamp(day(2), 8)}
+    history.add("sessions", day(2), replaced_on=day(8), visitor_id="vx3", **idv, **session)
+    history.add("sessions", day(8), visitor_id="vx4", **idv, **session)
+    # Two first sightings of cx3 at the same time: the alphabetically first email owns it, also when it is late.
+    history.add(
+        "orders",
+        day(4),
+        order_id="idt1",
+        customer_id="cx3",
+        email="tie.b@example.com",
+        ordered_at=stamp(day(4), 10),
+        **order,
+    )
+    history.add(
+        "sessions",
+        day(8),
+        session_id="idt2",
+        visitor_id="vx5",
+        customer_id="cx3",
+        email="tie.a@example.com",
+        started_at=stamp(day(4), 10),
+        **session,
+    )
 
 
 def snapshot(database: Path, exclude_tables: set[str] = frozenset()) -> dict[str, list[tuple]]:

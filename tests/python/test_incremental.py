@@ -215,6 +215,49 @@ def test_a_normal_run_only_reprocesses_changed_and_recent_ids(sliced_runs):
     assert len(all_ids - reprocessed - {None}) >= 20
 
 
+def test_identity_follows_owner_changes_of_old_identifiers(incremental_runs):
+    database = incremental_runs["incremental"]
+    owners = dict(
+        query(
+            database,
+            "select identifier_type || ' ' || identifier_value, email from intermediate.int_customers__identity "
+            "where identifier_value in ('cx1', 'vx1', 'cx2', 'vx2', 'vx3', 'vx4', 'cx3', 'vx5', "
+            "'gone@example.com', 'lost@example.com')",
+        )
+    )
+    # A late order made owner.a the first owner of cx1; vx1 follows through its session carrying cx1.
+    assert owners["customer_id cx1"] == owners["visitor_id vx1"] == "owner.a@example.com"
+    # The email of ide1 was edited (one file) or superseded by a later file (folder): gone@ has no sighting left.
+    assert owners["customer_id cx2"] == owners["visitor_id vx2"] == "kept@example.com"
+    assert "email gone@example.com" not in owners
+    # Session ids3 moved from vx3 to vx4.
+    assert "visitor_id vx3" not in owners and owners["visitor_id vx4"] == "visitor.a@example.com"
+    # Tie at the first sighting: the alphabetically first email.
+    assert owners["customer_id cx3"] == owners["visitor_id vx5"] == "tie.a@example.com"
+
+
+def test_identity_drops_a_person_whose_only_row_became_unusable(sliced_runs):
+    database = sliced_runs["incremental"]
+    assert query(
+        database, "select count(*) from intermediate.int_customers__identity where email = 'lost@example.com'"
+    ) == [(0,)]
+
+
+def test_a_normal_run_rederives_only_some_identifiers(incremental_runs):
+    database = incremental_runs["incremental"]
+    [(latest,)] = query(database, "select max(loaded_at) from intermediate.int_customers__identity")
+    kept = dict(
+        query(
+            database,
+            "select identifier_type || ' ' || identifier_value, email from intermediate.int_customers__identity "
+            f"where loaded_at < '{latest}'",
+        )
+    )
+    # The owner changes of day 8 were derived by that run; the last run (day 9) had no reason to touch them.
+    assert kept["customer_id cx1"] == kept["visitor_id vx1"] == "owner.a@example.com"
+    assert kept["customer_id cx2"] == "kept@example.com"
+
+
 @pytest.fixture(scope="module")
 def as_of_moves(sliced_runs, tmp_path_factory):
     """From the incrementally built warehouse, move the as-of date back (a backfill) and then forward again; after
