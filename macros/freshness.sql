@@ -25,17 +25,13 @@
     {%- if not raw_input.folder -%}
         {{ return(_newest_usable_timestamp(table_name, timestamp_column, none, none)) }}
     {%- endif -%}
-    {%- set loaded_files = run_query(
-        'select distinct _source_file from ' ~ stored ~ ' where _source_file is not null'
-    ).columns[0].values() -%}
-    {%- if loaded_files | reject('in', raw_input.files) | list -%}
+    {%- set files = folder_files_against(stored, raw_input) -%}
+    {%- if files.gone -%}
         {#- A loaded file is gone (or the dataset was a single file before): the stored rows no longer describe
             the folder. The build stops on this too; freshness reports what the files say. -#}
         {{ return(_newest_usable_timestamp(table_name, timestamp_column, none, none)) }}
     {%- endif -%}
-    {{ return(_newest_usable_timestamp(
-        table_name, timestamp_column, stored, raw_input.files | reject('in', loaded_files) | list
-    )) }}
+    {{ return(_newest_usable_timestamp(table_name, timestamp_column, stored, files.new)) }}
 {%- endmacro %}
 
 {#- max(usable timestamp) over the raw view, or — with `stored` (a relation holding the typed
@@ -57,7 +53,7 @@
         -- files not loaded yet
         select {{ to_utc_timestamp(timestamp_column) }} as loaded_at
         from {{ source('shop', table_name) }}
-        where _source_file in ('{{ new_files | map('replace', "'", "''") | join("', '") }}')
+        where {{ source_file_in(new_files) }}
         {%- endif %}
     {%- endif %}
     ) as parsed

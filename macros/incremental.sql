@@ -52,10 +52,8 @@
         {%- set raw_input = find_raw_input(var('raw_dir') | string | trim, dataset) -%}
         {%- set bookkeeping = ['_source_file', 'raw_row_hash', 'dedup_key'] -%}
         {%- if raw_input.folder %}
-        {%- set loaded_files = run_query(
-            'select distinct _source_file from ' ~ this ~ ' order by _source_file'
-        ).columns[0].values() -%}
-        {%- set gone = loaded_files | reject('in', raw_input.files) | list -%}
+        {%- set files = folder_files_against(this, raw_input) -%}
+        {%- set gone = files.gone -%}
         {%- if gone -%}
             {{ exceptions.raise_compiler_error(
                 "Raw file(s) " ~ (gone[:5] | join(', ')) ~ " of '" ~ dataset ~ "' were loaded before but are no longer in "
@@ -63,14 +61,7 @@
                 ~ "switching between a single file and a folder) run with --full-refresh."
             ) }}
         {%- endif -%}
-        {%- set new_files = raw_input.files | reject('in', loaded_files) | list -%}
-        {%- set new_files_only -%}
-            {%- if new_files -%}
-                _source_file in ('{{ new_files | map('replace', "'", "''") | join("', '") }}')
-            {%- else -%}
-                false
-            {%- endif -%}
-        {%- endset %}
+        {%- set new_files_only = source_file_in(files.new) %}
         -- rows of the files not loaded before
         select {{ (raw_columns + bookkeeping) | join(', ') }}
         from {{ keyed_cte }}
@@ -172,4 +163,25 @@
     {%- for column in raw_columns %}
         case when row_defect is not null then raw_{{ column }} end as raw_{{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
+{%- endmacro %}
+
+{#- A raw folder's files (`raw_input` from find_raw_input) against the files whose rows `relation` stores:
+    {'gone': loaded but no longer in the folder, 'new': in the folder but not loaded yet}. -#}
+{% macro folder_files_against(relation, raw_input) -%}
+    {%- set loaded = run_query(
+        'select distinct _source_file from ' ~ relation ~ ' where _source_file is not null order by _source_file'
+    ).columns[0].values() -%}
+    {{ return({
+        'gone': loaded | reject('in', raw_input.files) | list,
+        'new': raw_input.files | reject('in', loaded) | list,
+    }) }}
+{%- endmacro %}
+
+{#- Filter on the file name for rows of `files` (false for none); DuckDB pushes it into the file reader. -#}
+{% macro source_file_in(files) -%}
+    {%- if files -%}
+        _source_file in ('{{ files | map('replace', "'", "''") | join("', '") }}')
+    {%- else -%}
+        false
+    {%- endif -%}
 {%- endmacro %}
