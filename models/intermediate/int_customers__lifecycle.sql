@@ -41,7 +41,7 @@ session_summary as (
 open_carts as (
 
     select distinct customer_key
-    from {{ ref('int_sessions__carts') }}
+    from {{ ref('int_sessions__recent_carts') }}
     where is_open and customer_key is not null
 
 ),

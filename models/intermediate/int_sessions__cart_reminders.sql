@@ -4,7 +4,7 @@ with
 
 carts as (
 
-    select * from {{ ref('int_sessions__carts') }}
+    select * from {{ ref('int_sessions__recent_carts') }}
     where is_in_reminder_window
 
 ),

@@ -1,5 +1,7 @@
--- Carts (sessions with cart_adds > 0 and no order) up to the as-of date: abandoned or not, still open,
--- and whether the session ended inside the reminder window before the end of the as-of date.
+-- Recent carts: sessions with cart_adds > 0 and no order that ended within cart_reminder_max_hours before the
+-- end of the as-of date — the only carts that can still be open or due a reminder, so a nightly run joins a
+-- few thousand sessions with purchases instead of every cart ever. Abandoned or not, still open, and whether
+-- the session ended inside the reminder window.
 with
 
 as_of as (
@@ -11,15 +13,20 @@ as_of as (
 sessions as (
 
     select
-        session_id,
-        customer_key,
-        person_email,
-        cart_adds,
-        cart_value,
-        started_at,
-        ended_at
-    from {{ ref('int_sessions__attributed') }}
-    where cart_adds > 0 and order_id is null
+        sessions.session_id,
+        sessions.customer_key,
+        sessions.person_email,
+        sessions.cart_adds,
+        sessions.cart_value,
+        sessions.started_at,
+        sessions.ended_at
+    from {{ ref('int_sessions__attributed') }} as sessions
+    cross join as_of
+    where
+        sessions.cart_adds > 0
+        and sessions.order_id is null
+        and sessions.ended_at
+        >= {{ dbt.dateadd('hour', -1 * var('cart_reminder_max_hours'), 'as_of.as_of_end_at') }}
 
 ),
 
@@ -70,10 +77,6 @@ flagged as (
         cart_purchases.session_id is null as is_unbought,
         (
             sessions.ended_at
-            >= {{ dbt.dateadd('hour', -1 * var('cart_reminder_max_hours'), 'as_of.as_of_end_at') }}
-        ) as is_within_max_hours,
-        (
-            sessions.ended_at
             <= {{ dbt.dateadd('hour', -1 * var('cart_reminder_min_hours'), 'as_of.as_of_end_at') }}
         ) as is_past_min_hours
     from sessions
@@ -96,8 +99,8 @@ final as (
 
         -- flags
         is_abandoned,
-        is_abandoned and is_unbought and is_within_max_hours as is_open,
-        is_abandoned and is_unbought and is_within_max_hours and is_past_min_hours as is_in_reminder_window,
+        is_abandoned and is_unbought as is_open,
+        is_abandoned and is_unbought and is_past_min_hours as is_in_reminder_window,
 
         -- timestamps
         started_at,
