@@ -21,7 +21,9 @@ with_stage_changes as (
         stage_changes.stage_changed_on
     from lifecycle
     left join stage_changes
-        on lifecycle.customer_key = stage_changes.customer_key
+        on
+            lifecycle.customer_key = stage_changes.customer_key
+            and lifecycle.as_of_date = stage_changes.as_of_date
 
 ),
 

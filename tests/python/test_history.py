@@ -106,3 +106,43 @@ def test_rerunning_a_date_replaces_it_and_full_refresh_keeps_history(tmp_path):
         database,
         f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = '{ALICE}'",
     ) == [("at_risk", FEB6)]
+
+
+def compiled_stage_changes(database) -> str:
+    path = database.parent / "dbt-target" / "run" / "customer_lifecycle" / "models" / "intermediate" / "history"
+    return (path / "int_customers__stage_changes.sql").read_text()
+
+
+def test_backfilling_a_date_between_two_others_and_nightly_runs_read_no_history(tmp_path):
+    database = tmp_path / "warehouse.duckdb"
+    build(database, JAN25)
+    build(database, FEB6)
+    assert query(database, "select from_as_of_date, to_as_of_date from marts.stage_transitions group by all") == [
+        (JAN25, FEB6)
+    ]
+    build(database, FEB3)  # backfilled between: replaces the pair that skipped it
+    build(database, FEB6)  # the next date after the stored one: derived from the stored Feb 3 rows
+    assert "customer_stage_history" not in compiled_stage_changes(database)
+    build(database, FEB6)  # the same date again: derived from the stored Feb 3 rows too
+    assert "customer_stage_history" not in compiled_stage_changes(database)
+    rows = query(
+        database, "select from_as_of_date, to_as_of_date, from_stage, to_stage, persons from marts.stage_transitions"
+    )
+    assert sorted(rows) == sorted(
+        [
+            (JAN25, FEB3, "repeat", "at_risk", 1),
+            (JAN25, FEB3, "not_known", "new", 1),
+            (JAN25, FEB3, "prospect", "prospect", 1),
+            (FEB3, FEB6, "at_risk", "repeat", 1),
+            (FEB3, FEB6, "new", "new", 1),
+            (FEB3, FEB6, "prospect", "prospect", 1),
+        ]
+    )
+    assert sorted(
+        query(database, "select customer_key, previous_stage, stage_changed_on from marts.customer_lifecycle")
+    ) == sorted([(ALICE, "at_risk", FEB6), (BOB, None, FEB3), (CAROL, None, JAN25)])
+    # Only the current date and the one before it are kept.
+    assert query(database, "select distinct as_of_date from intermediate.int_customers__stage_changes order by 1") == [
+        (FEB3,),
+        (FEB6,),
+    ]
