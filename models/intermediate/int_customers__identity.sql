@@ -16,8 +16,8 @@
 -- Incremental by affected identifiers (README "Incremental refresh and history"): a normal run re-derives,
 -- from all of their sightings, only the identifiers whose row can differ, and keeps the others. An
 -- identifier is affected when
---   1. a usable row carrying it was (re)loaded by staging since this table was last derived
---      (base rows with a later loaded_at), or its row lies between the last stored first sighting and the
+--   1. a row carrying it was (re)loaded by staging since this table was last derived (base rows with a
+--      later loaded_at, quarantined ones too), or its row lies between the last stored first sighting and the
 --      as-of bound (rows the as-of date moved in);
 --   2. the row of its stored first sighting (first_seen_row) was reloaded: the row may have lost the
 --      identifier (edited in place, now quarantined), and only the first sighting decides the result;
@@ -25,6 +25,14 @@
 --   4. (visitors) one of its sessions without an email carries a customer_id whose owner changed.
 -- Rows of affected identifiers are replaced (delete+insert); an affected identifier with no sighting left
 -- is written as a row without email, which the post-hook deletes.
+{%- if is_incremental() %}
+    {#- What the stored rows were derived from: base rows loaded later are new to them, and every row before the
+        last stored first sighting was already in scope (both very old on an empty table: everything is new).
+        Literals read at compile time, so that DuckDB skips the storage blocks of older base rows. #}
+    {%- set stored = stored_maxima(this, ['loaded_at', 'first_seen_at']) %}
+    {%- set derived_at = timestamp_literal(stored['loaded_at'] or '1900-01-01') %}
+    {%- set last_first_seen_at = timestamp_literal(stored['first_seen_at'] or '1900-01-01') %}
+{%- endif %}
 with
 
 as_of as (
@@ -74,30 +82,25 @@ signups as (
 
 {%- if is_incremental() %}
 
--- What the stored rows were derived from: base rows loaded later are new to them, and every row before the
--- last stored first sighting was already in scope. Both are very old on an empty table: everything is new.
-watermarks as (
-
-    select
-        coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as derived_at,
-        coalesce(max(first_seen_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as last_first_seen_at
-    from {{ this }} as stored
-
-),
-
--- Source rows (re)written by staging since then, usable or not: the id groups of the base models.
+-- Base rows (re)written by staging since the stored rows were derived, usable or not: re-derived id groups, in
+-- which a row may also have lost an identifier (edited in place, now quarantined). Identifiers of quarantined
+-- rows are re-derived needlessly but correctly.
 reloaded_rows as (
 
-    {%- for source, base_model in [
-        ('order', 'base_shop__orders'),
-        ('session', 'base_shop__sessions'),
-        ('signup', 'base_shop__newsletter_signups'),
+    {%- set no_id = 'cast(null as ' ~ dbt.type_string() ~ ')' %}
+    {%- for source, base_model, customer_id, visitor_id in [
+        ('order', 'base_shop__orders', 'customer_id', no_id),
+        ('session', 'base_shop__sessions', 'customer_id', 'visitor_id'),
+        ('signup', 'base_shop__newsletter_signups', no_id, no_id),
     ] %}
     select
         '{{ source }}' as source,
-        dedup_key as source_id
+        dedup_key as source_id,
+        email,
+        {{ customer_id }} as customer_id,
+        {{ visitor_id }} as visitor_id
     from {{ ref(base_model) }}
-    where loaded_at > (select watermarks.derived_at from watermarks)
+    where loaded_at > {{ derived_at }}
     {%- if not loop.last %}
 
     union all
@@ -106,40 +109,47 @@ reloaded_rows as (
 
 ),
 
-changed_orders as (
+-- Rows dated at or after the last stored first sighting: those the as-of date moved in (no stored row was
+-- derived from a later one).
+admitted_rows as (
 
-    select orders.*
+    select
+        email,
+        customer_id,
+        cast(null as {{ dbt.type_string() }}) as visitor_id
     from orders
-    where
-        orders.order_id in (select reloaded_rows.source_id from reloaded_rows where reloaded_rows.source = 'order')
-        or orders.ordered_at >= (select watermarks.last_first_seen_at from watermarks)
+    where ordered_at >= {{ last_first_seen_at }}
 
-),
+    union all
 
-changed_sessions as (
-
-    select sessions.*
+    select
+        email,
+        customer_id,
+        visitor_id
     from sessions
-    where
-        sessions.session_id in (
-            select reloaded_rows.source_id from reloaded_rows
-            where reloaded_rows.source = 'session'
-        )
-        or sessions.started_at >= (select watermarks.last_first_seen_at from watermarks)
+    where started_at >= {{ last_first_seen_at }}
 
-),
+    union all
 
-changed_signups as (
-
-    select signups.*
+    select
+        email,
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as visitor_id
     from signups
-    where
-        signups.signup_id in (select reloaded_rows.source_id from reloaded_rows where reloaded_rows.source = 'signup')
-        or signups.signed_up_at >= (select watermarks.last_first_seen_at from watermarks)
+    where signed_up_at >= {{ last_first_seen_at }}
 
 ),
 
--- Stored identifiers whose first sighting was reloaded or is no longer before the as-of bound (rules 2, 3).
+reloaded_sightings as (
+
+    select distinct source || ':' || source_id as sighting
+    from reloaded_rows
+
+),
+
+-- Stored identifiers first seen at or after the as-of bound, or whose first sighting was reloaded (rules 2,
+-- 3). Two selects, not one with `or` (a mark join of every stored row); the inner join on the few distinct
+-- reloaded sightings lets DuckDB build its hash table on them rather than on the stored rows.
 stored_to_recheck as (
 
     select
@@ -147,22 +157,25 @@ stored_to_recheck as (
         stored.identifier_value
     from {{ this }} as stored
     cross join as_of
-    where
-        stored.first_seen_at >= as_of.as_of_end_at
-        or stored.first_seen_row in (
-            select reloaded_rows.source || ':' || reloaded_rows.source_id
-            from reloaded_rows
-        )
+    where stored.first_seen_at >= as_of.as_of_end_at
+
+    union all
+
+    select
+        stored.identifier_type,
+        stored.identifier_value
+    from reloaded_sightings
+    inner join {{ this }} as stored
+        on reloaded_sightings.sighting = stored.first_seen_row
 
 ),
 
+-- Without NULLs: `not in` a list holding one is never true.
 affected_emails as (
 
-    select email from changed_orders
+    select email from reloaded_rows where email is not null
     union
-    select email from changed_sessions where email is not null
-    union
-    select email from changed_signups
+    select email from admitted_rows where email is not null
     union
     select identifier_value from stored_to_recheck where identifier_type = 'email'
 
@@ -170,9 +183,9 @@ affected_emails as (
 
 affected_customer_ids as (
 
-    select customer_id from changed_orders where customer_id is not null
+    select customer_id from reloaded_rows where customer_id is not null
     union
-    select customer_id from changed_sessions where customer_id is not null
+    select customer_id from admitted_rows where customer_id is not null
     union
     select identifier_value from stored_to_recheck where identifier_type = 'customer_id'
 
@@ -208,29 +221,10 @@ email_sightings as (
 
 ),
 
-email_first_seen as (
-
-    select
-        email,
-        min(seen_at) as first_seen_at
-    from email_sightings
-    group by email
-
-),
-
 -- The sighting that fixes first_seen_at (the alphabetically first one on a tie): see rule 2 above.
 persons as (
 
-    select
-        sightings.email,
-        first_seen.first_seen_at,
-        min(sightings.sighting) as first_seen_row
-    from email_sightings as sightings
-    inner join email_first_seen as first_seen
-        on
-            sightings.email = first_seen.email
-            and sightings.seen_at = first_seen.first_seen_at
-    group by sightings.email, first_seen.first_seen_at
+    {{ first_by('email_sightings', 'email', ['seen_at', 'sighting']) }}
 
 ),
 
@@ -258,53 +252,11 @@ customer_id_sightings as (
 
 ),
 
-customer_id_first_seen as (
-
-    select
-        customer_id,
-        min(seen_at) as first_seen_at
-    from customer_id_sightings
-    group by customer_id
-
-),
-
-customer_id_first_sightings as (
-
-    select sightings.*
-    from customer_id_sightings as sightings
-    inner join customer_id_first_seen as first_seen
-        on
-            sightings.customer_id = first_seen.customer_id
-            and sightings.seen_at = first_seen.first_seen_at
-
-),
-
--- The owner is the email of the earliest sighting (alphabetically first on a tie): two aggregates and a join
--- instead of a row_number() window, which sorts every sighting.
-customer_id_owners as (
-
-    select
-        customer_id,
-        min(email) as email,
-        min(seen_at) as first_seen_at
-    from customer_id_first_sightings
-    group by customer_id
-
-),
-
+-- The owner is the email of the earliest sighting (alphabetically first on a tie), and that sighting the
+-- first_seen_row (alphabetically first on a tie again).
 customer_ids as (
 
-    select
-        owners.customer_id,
-        owners.email,
-        owners.first_seen_at,
-        min(first_sightings.sighting) as first_seen_row
-    from customer_id_owners as owners
-    inner join customer_id_first_sightings as first_sightings
-        on
-            owners.customer_id = first_sightings.customer_id
-            and owners.email = first_sightings.email
-    group by owners.customer_id, owners.email, owners.first_seen_at
+    {{ first_by('customer_id_sightings', 'customer_id', ['seen_at', 'email', 'sighting']) }}
 
 ),
 
@@ -316,7 +268,7 @@ all_customer_id_owners as (
     select
         customer_id,
         email
-    from customer_id_owners
+    from customer_ids
 
     union all
 
@@ -335,19 +287,21 @@ customer_ids_with_new_owner as (
 
     select affected_customer_ids.customer_id
     from affected_customer_ids
-    left join customer_id_owners
-        on affected_customer_ids.customer_id = customer_id_owners.customer_id
+    left join customer_ids
+        on affected_customer_ids.customer_id = customer_ids.customer_id
     left join {{ this }} as stored
         on
             stored.identifier_type = 'customer_id'
             and affected_customer_ids.customer_id = stored.identifier_value
-    where customer_id_owners.email is distinct from stored.email
+    where customer_ids.email is distinct from stored.email
 
 ),
 
 affected_visitor_ids as (
 
-    select visitor_id from changed_sessions
+    select visitor_id from reloaded_rows where visitor_id is not null
+    union
+    select visitor_id from admitted_rows where visitor_id is not null
     union
     select sessions.visitor_id
     from sessions
@@ -369,7 +323,7 @@ identified_sessions as (
         coalesce(sessions.email, owners.email) as email,
         'session:' || sessions.session_id as sighting
     from sessions
-    left join {{ 'all_customer_id_owners' if is_incremental() else 'customer_id_owners' }} as owners
+    left join {{ 'all_customer_id_owners' if is_incremental() else 'customer_ids' }} as owners
         on sessions.customer_id = owners.customer_id
     where
         coalesce(sessions.email, owners.email) is not null
@@ -377,52 +331,10 @@ identified_sessions as (
 
 ),
 
-visitor_first_identified as (
-
-    select
-        visitor_id,
-        min(started_at) as first_identified_at
-    from identified_sessions
-    group by visitor_id
-
-),
-
-visitor_first_sessions as (
-
-    select identified_sessions.*
-    from identified_sessions
-    inner join visitor_first_identified as first_identified
-        on
-            identified_sessions.visitor_id = first_identified.visitor_id
-            and identified_sessions.started_at = first_identified.first_identified_at
-
-),
-
 -- Same rule as for customer ids: the person of the earliest identified session.
-visitor_owners as (
-
-    select
-        visitor_id,
-        min(email) as email,
-        min(started_at) as first_identified_at
-    from visitor_first_sessions
-    group by visitor_id
-
-),
-
 visitors as (
 
-    select
-        owners.visitor_id,
-        owners.email,
-        owners.first_identified_at,
-        min(first_sessions.sighting) as first_seen_row
-    from visitor_owners as owners
-    inner join visitor_first_sessions as first_sessions
-        on
-            owners.visitor_id = first_sessions.visitor_id
-            and owners.email = first_sessions.email
-    group by owners.visitor_id, owners.email, owners.first_identified_at
+    {{ first_by('identified_sessions', 'visitor_id', ['started_at', 'email', 'sighting']) }}
 
 ),
 
@@ -432,8 +344,8 @@ identifiers as (
         'email' as identifier_type,
         email as identifier_value,
         email,
-        first_seen_at,
-        first_seen_row
+        seen_at as first_seen_at,
+        sighting as first_seen_row
     from persons
 
     union all
@@ -442,8 +354,8 @@ identifiers as (
         'customer_id' as identifier_type,
         customer_id as identifier_value,
         email,
-        first_seen_at,
-        first_seen_row
+        seen_at as first_seen_at,
+        sighting as first_seen_row
     from customer_ids
 
     union all
@@ -452,8 +364,8 @@ identifiers as (
         'visitor_id' as identifier_type,
         visitor_id as identifier_value,
         email,
-        first_identified_at as first_seen_at,
-        first_seen_row
+        started_at as first_seen_at,
+        sighting as first_seen_row
     from visitors
 
 ),
