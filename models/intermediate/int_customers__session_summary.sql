@@ -12,22 +12,10 @@
 -- sessions int_sessions__attributed admits, so it is incremental (README "Incremental refresh and history"): a
 -- run re-derives only the persons whose sessions can have changed, each from all of their sessions, and deletes
 -- the persons left without a session.
+{%- set session_columns = 'person_email, device, channel, is_stitched, started_at, ended_at' %}
+-- The attributed sessions are read by each step itself rather than through one shared CTE: DuckDB materialises a
+-- CTE that is read several times (all sessions), while a direct read takes only its columns and prunes blocks.
 with
-
-sessions as (
-
-    select
-        person_email,
-        device,
-        channel,
-        is_stitched,
-        started_at,
-        ended_at,
-        attributed_at
-    from {{ ref('int_sessions__attributed') }}
-    where person_email is not null
-
-),
 
 {% if is_incremental() %}
 {%- set latest = stored_maxima(this, ['loaded_at']) %}
@@ -43,11 +31,22 @@ stored as (
 -- blocks of older sessions.
 changed_persons as (
 
-    select distinct sessions.person_email
-    from sessions
-    {% if latest.loaded_at is not none -%}
-        where sessions.attributed_at > {{ timestamp_literal(latest.loaded_at) }}
-    {%- endif %}
+    select distinct person_email
+    from {{ ref('int_sessions__attributed') }}
+    where
+        person_email is not null
+        {%- if latest.loaded_at is not none %}
+        and attributed_at > {{ timestamp_literal(latest.loaded_at) }}
+        {%- endif %}
+
+),
+
+-- All sessions of those persons.
+changed_persons_sessions as (
+
+    select {{ session_columns }}
+    from {{ ref('int_sessions__attributed') }}
+    where person_email in (select changed_persons.person_email from changed_persons)
 
 ),
 
@@ -63,9 +62,9 @@ other_persons_session_counts as (
             where stored.email not in (select changed_persons.person_email from changed_persons)
         ) as stored_sessions,
         (
-            select count(*)
-            from sessions
-            where sessions.person_email not in (select changed_persons.person_email from changed_persons)
+            select count(person_email) from {{ ref('int_sessions__attributed') }}
+        ) - (
+            select count(*) from changed_persons_sessions
         ) as current_sessions
 
 ),
@@ -75,13 +74,23 @@ other_persons_session_counts as (
 -- The sessions of the persons to re-derive: of every person on a full build.
 sessions_to_derive as (
 
-    select sessions.*
-    from sessions
     {% if is_incremental() -%}
+        select * from changed_persons_sessions
+
+        union all
+
+        select {{ session_columns }}
+        from {{ ref('int_sessions__attributed') }}
         cross join other_persons_session_counts
         where
             other_persons_session_counts.stored_sessions != other_persons_session_counts.current_sessions
-            or sessions.person_email in (select changed_persons.person_email from changed_persons)
+            -- explicit: NULL not in an empty list is true
+            and person_email is not null
+            and person_email not in (select changed_persons.person_email from changed_persons)
+    {%- else -%}
+        select {{ session_columns }}
+        from {{ ref('int_sessions__attributed') }}
+        where person_email is not null
     {%- endif %}
 
 ),
