@@ -205,7 +205,9 @@ final as (
         started_at,
         ended_at,
         -- when staging last (re)derived the session: the next incremental run picks up anything staged later
-        loaded_at
+        loaded_at,
+        -- when this model wrote the row: per-person readers re-derive the persons of rows written since their run
+        {{ run_loaded_at() }} as attributed_at
 
     from attributed
     where

@@ -22,7 +22,7 @@ from lifecycle_pipeline.inputs import required_columns
 COLUMNS = required_columns()
 
 # Columns a run sets to its own start time: the only ones allowed to differ from a full build.
-LOAD_TIME_COLUMNS = {"loaded_at", "quarantined_at"}
+LOAD_TIME_COLUMNS = {"loaded_at", "quarantined_at", "attributed_at"}
 COMPARED_SCHEMAS = ("staging", "quarantine", "intermediate", "marts")
 
 

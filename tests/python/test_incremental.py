@@ -14,6 +14,8 @@ from raw_slices import add_awkward_cases, generated_history, snapshot
 START = dt.date(2024, 3, 1)
 # First build on day 2's export, then one incremental run per export.
 SLICE_DAYS = [START + dt.timedelta(days=n) for n in (2, 4, 6, 8, 9)]
+# Persons whose sessions move to another person on day 8 (raw_slices: vowner's sessions, ids1 of visitor vx1).
+SESSION_OWNERS = ["first.owner@example.com", "late.owner@example.com", "owner.a@example.com", "owner.b@example.com"]
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +36,7 @@ def build_slice_by_slice(base, write_slice) -> dict:
     incremental_db.parent.mkdir()
     raw_counts = []
     attributions = {}
+    session_counts = {}
     previous = None
     for day in SLICE_DAYS:
         counts = write_slice(history, raw_dir, day, previous)
@@ -57,6 +60,13 @@ def build_slice_by_slice(base, write_slice) -> dict:
                 "where visitor_id in ('vstitch', 'vowner')",
             )
         }
+        session_counts[day] = dict(
+            query(
+                incremental_db,
+                "select email, sessions from intermediate.int_customers__session_summary "
+                f"where email in {tuple(SESSION_OWNERS)}",
+            )
+        )
     # The full rebuild runs on a copy of the same warehouse, as it would in production: --full-refresh rebuilds
     # every model from the raw files, but keeps what only exists there (the stage history of earlier dates).
     full_db = base / "full" / "warehouse.duckdb"
@@ -68,6 +78,7 @@ def build_slice_by_slice(base, write_slice) -> dict:
         "full": full_db,
         "raw_counts": raw_counts,
         "attributions": attributions,
+        "session_counts": session_counts,
         "raw_dir": raw_dir,
         "base": base,
     }
@@ -438,4 +449,58 @@ def test_a_folder_run_rederives_only_the_persons_of_restaged_orders(folder_runs)
         )
     }
     assert rederived == restaged & persons
+    assert 0 < len(rederived) < len(persons)
+
+
+# --- per-person session aggregates (int_customers__session_summary) -------------------------------------------
+
+
+def test_the_session_summary_follows_sessions_that_move_to_another_person(incremental_runs):
+    """On day 8 vowner's two sessions move from first.owner@ to late.owner@ and ids1 from owner.b@ to owner.a@
+    (raw_slices): the persons they left are re-derived (here: deleted, no session left), not only those they joined."""
+    counts = incremental_runs["session_counts"]
+    after_day_6 = START + dt.timedelta(days=6)
+    assert counts[after_day_6] == {"first.owner@example.com": 2, "owner.b@example.com": 1}
+    for day in SLICE_DAYS[-2:]:
+        assert counts[day] == {"late.owner@example.com": 2, "owner.a@example.com": 1}, day
+
+
+def test_the_session_summary_drops_a_session_that_became_unusable(incremental_runs):
+    """sgone (person12@) left int_sessions__attributed on day 8 in the single-file export: the summary counts the
+    sessions that are left."""
+    database = incremental_runs["incremental"]
+    [(attributed,)] = query(
+        database,
+        "select count(*) from intermediate.int_sessions__attributed where person_email = 'person12@example.com'",
+    )
+    assert query(
+        database,
+        "select sessions from intermediate.int_customers__session_summary where email = 'person12@example.com'",
+    ) == ([(attributed,)] if attributed else [])
+
+
+def test_a_normal_run_rederives_only_the_persons_of_newly_attributed_sessions(incremental_runs):
+    database = incremental_runs["incremental"]
+    summary = "intermediate.int_customers__session_summary"
+    persons = {email for (email,) in query(database, f"select email from {summary}")}
+    rederived = {
+        email
+        for (email,) in query(
+            database, f"select email from {summary} where loaded_at = (select max(loaded_at) from {summary})"
+        )
+    }
+    # The last run (day 9) moved no session away from a person: exactly the persons of the session rows that
+    # int_sessions__attributed wrote in that run are re-derived, every other person keeps an earlier run's row.
+    written = {
+        email
+        for (email,) in query(
+            database,
+            "select person_email from intermediate.int_sessions__attributed where person_email is not null "
+            "and attributed_at = (select max(attributed_at) from intermediate.int_sessions__attributed)",
+        )
+    }
+    [(summary_run,)] = query(database, f"select max(loaded_at) from {summary}")
+    [(attribution_run,)] = query(database, "select max(attributed_at) from intermediate.int_sessions__attributed")
+    assert summary_run == attribution_run
+    assert rederived == written
     assert 0 < len(rederived) < len(persons)
