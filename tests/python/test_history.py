@@ -32,6 +32,28 @@ def key(email: str) -> str:
 ALICE, BOB, CAROL = key("alice@example.com"), key("bob@example.com"), key("carol@example.com")
 
 
+# alice repeat → at_risk → repeat, bob new from Feb 3, carol a prospect throughout
+THREE_DATE_TRANSITIONS = sorted(
+    [
+        (JAN25, FEB3, "repeat", "at_risk", 1),
+        (JAN25, FEB3, "not_known", "new", 1),
+        (JAN25, FEB3, "prospect", "prospect", 1),
+        (FEB3, FEB6, "at_risk", "repeat", 1),
+        (FEB3, FEB6, "new", "new", 1),
+        (FEB3, FEB6, "prospect", "prospect", 1),
+    ]
+)
+
+
+def transitions(database) -> list[tuple]:
+    return sorted(
+        query(
+            database,
+            "select from_as_of_date, to_as_of_date, from_stage, to_stage, persons from marts.stage_transitions",
+        )
+    )
+
+
 def build(database, as_of: dt.date, *extra: str) -> None:
     run_dbt(["build", *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat()})
 
@@ -61,19 +83,7 @@ def test_history_has_one_row_per_person_and_date(three_dates):
 
 
 def test_transitions_between_consecutive_dates(three_dates):
-    rows = query(
-        three_dates, "select from_as_of_date, to_as_of_date, from_stage, to_stage, persons from marts.stage_transitions"
-    )
-    assert sorted(rows) == sorted(
-        [
-            (JAN25, FEB3, "repeat", "at_risk", 1),
-            (JAN25, FEB3, "not_known", "new", 1),
-            (JAN25, FEB3, "prospect", "prospect", 1),
-            (FEB3, FEB6, "at_risk", "repeat", 1),
-            (FEB3, FEB6, "new", "new", 1),
-            (FEB3, FEB6, "prospect", "prospect", 1),
-        ]
-    )
+    assert transitions(three_dates) == THREE_DATE_TRANSITIONS
 
 
 def test_customer_lifecycle_knows_the_previous_stage(three_dates):
@@ -125,19 +135,7 @@ def test_backfilling_a_date_between_two_others_and_nightly_runs_read_no_history(
     assert "customer_stage_history" not in compiled_stage_changes(database)
     build(database, FEB6)  # the same date again: derived from the stored Feb 3 rows too
     assert "customer_stage_history" not in compiled_stage_changes(database)
-    rows = query(
-        database, "select from_as_of_date, to_as_of_date, from_stage, to_stage, persons from marts.stage_transitions"
-    )
-    assert sorted(rows) == sorted(
-        [
-            (JAN25, FEB3, "repeat", "at_risk", 1),
-            (JAN25, FEB3, "not_known", "new", 1),
-            (JAN25, FEB3, "prospect", "prospect", 1),
-            (FEB3, FEB6, "at_risk", "repeat", 1),
-            (FEB3, FEB6, "new", "new", 1),
-            (FEB3, FEB6, "prospect", "prospect", 1),
-        ]
-    )
+    assert transitions(database) == THREE_DATE_TRANSITIONS
     assert sorted(
         query(database, "select customer_key, previous_stage, stage_changed_on from marts.customer_lifecycle")
     ) == sorted([(ALICE, "at_risk", FEB6), (BOB, None, FEB3), (CAROL, None, JAN25)])
