@@ -25,6 +25,8 @@
 --   4. (visitors) one of its sessions without an email carries a customer_id whose owner changed.
 -- Rows of affected identifiers are replaced (delete+insert); an affected identifier with no sighting left
 -- is written as a row without email, which the post-hook deletes.
+-- orders / sessions / signups are inlined into each reader (macros/inline_cte.sql): storing every session
+-- once before the filters apply took most of the run.
 {%- if is_incremental() %}
     {#- What the stored rows were derived from: base rows loaded later are new to them, and every row before the
         last stored first sighting was already in scope (both very old on an empty table: everything is new).
@@ -41,7 +43,7 @@ as_of as (
 
 ),
 
-orders as (
+orders as {{ inline_cte() }} (
 
     select
         orders.order_id,
@@ -54,7 +56,7 @@ orders as (
 
 ),
 
-sessions as (
+sessions as {{ inline_cte() }} (
 
     select
         sessions.session_id,
@@ -68,7 +70,7 @@ sessions as (
 
 ),
 
-signups as (
+signups as {{ inline_cte() }} (
 
     select
         signups.signup_id,
