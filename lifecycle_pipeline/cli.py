@@ -210,10 +210,11 @@ def check_freshness(run: Run) -> None:
     run.log(f"freshness checked ({mode}): " + ", ".join(f"{r.dataset} {r.status}" for r in results))
 
 
-def phase_work_copy(run: Run) -> None:
+def phase_work_copy(run: Run, work_copy: publish.BackgroundWorkCopy) -> None:
     # Always start from the published database, even with --full-refresh: dbt then rebuilds every model but
-    # keeps customer_stage_history (full_refresh: false), which cannot be re-derived.
-    run.work = publish.prepare_work_copy(run.database, fresh=False)
+    # keeps customer_stage_history (full_refresh: false), which cannot be re-derived. The copy started before
+    # the input checks; this phase is the time left to wait for it.
+    run.work = work_copy.wait()
 
 
 def phase_build(run: Run) -> None:
@@ -274,11 +275,12 @@ def execute(run: Run) -> None:
         if run.args.generate:
             with timed(run, "generate"):
                 phase_generate(run)
-        with timed(run, "inputs"):
-            phase_inputs(run)
+        work_copy = publish.BackgroundWorkCopy(run.database)
         try:
+            with timed(run, "inputs"):
+                phase_inputs(run)
             with timed(run, "work_copy"):
-                phase_work_copy(run)
+                phase_work_copy(run, work_copy)
             with timed(run, "dbt"):
                 phase_build(run)
             html_report = None
@@ -291,7 +293,7 @@ def execute(run: Run) -> None:
                 if html_report is not None:
                     publish.write_atomically(run.args.report.resolve(), html_report)
         finally:
-            publish.discard_work_copy(run.database)
+            work_copy.discard()
 
 
 def make_run(args: argparse.Namespace) -> Run:
