@@ -62,6 +62,15 @@
             ) }}
         {%- endif -%}
         {%- set new_files_only = source_file_in(files.new) %}
+        {%- set groups_to_rederive %}
+            select dedup_key
+            from {{ keyed_cte }}
+            where {{ new_files_only }}
+
+            union all
+
+            {{ _stored_groups_to_recheck(timestamp_column) }}
+        {%- endset %}
         -- rows of the files not loaded before
         select {{ (raw_columns + bookkeeping) | join(', ') }}
         from {{ keyed_cte }}
@@ -76,15 +85,7 @@
             {%- endfor %}
             {{ bookkeeping | join(', ') }}
         from {{ this }}
-        where dedup_key in (
-            select dedup_key
-            from {{ keyed_cte }}
-            where {{ new_files_only }}
-
-            union all
-
-            {{ _stored_groups_to_recheck(timestamp_column) }}
-        )
+        where {{ rows_with_key_in(this, 'dedup_key', groups_to_rederive) }}
         {%- else %}
         -- Fingerprints present a different number of times in the file and in the stored rows (new, gone or
         -- repeated rows). Compared on the 64-bit fingerprint alone: it determines the dedup_key, and grouping
@@ -127,6 +128,25 @@
         )
         {%- endif -%}
     {%- endif %}
+{%- endmacro %}
+
+{#- Filter on the rows of `relation` whose `key` is among the values `keys_sql` (a select) returns. -#}
+{% macro rows_with_key_in(relation, key, keys_sql) -%}
+    {{ return(adapter.dispatch('rows_with_key_in', 'customer_lifecycle')(relation, key, keys_sql)) }}
+{%- endmacro %}
+
+{% macro default__rows_with_key_in(relation, key, keys_sql) -%}
+    {{ key }} in ({{ keys_sql }})
+{%- endmacro %}
+
+{#- DuckDB: find the rows by reading the key column alone, then fetch them by position (rowid; DuckDB skips the
+    storage blocks outside the positions found). A semi join on the key itself decodes every column of every
+    stored row first: at 10M orders 7–11 s for the sessions of a nightly run, this way 2 s. -#}
+{% macro duckdb__rows_with_key_in(relation, key, keys_sql) -%}
+    rowid in (
+        select rowid from {{ relation }}
+        where {{ key }} in ({{ keys_sql }})
+    )
 {%- endmacro %}
 
 {#- Dedup groups re-derived on every incremental run whatever the raw data says (rules 2 and 3 above). -#}
