@@ -52,3 +52,42 @@
         as {{ dbt.type_int() }}
     )
 {%- endmacro %}
+
+{#- percent_rank() from an integer rank and the row count, as the window function defines it:
+    (rank − 1) / (n − 1), 0 for a single row. Same double division as DuckDB's percent_rank(), so sums of
+    it (vip_score) come out bit for bit the same. -#}
+{% macro percent_rank_from_rank(rank_expression, count_expression) -%}
+    case
+        when {{ count_expression }} <= 1 then 0
+        else cast({{ rank_expression }} - 1 as {{ type_double() }}) / ({{ count_expression }} - 1)
+    end
+{%- endmacro %}
+
+{#- One row per distinct value of `column` in `relation` with value_rank = the rank() over (order by `column`
+    `direction` nulls last) of every row holding it: 1 + the rows ordered before the value (NULL, if present,
+    ranks last). For a column with few distinct values (days, order counts) this sorts a few thousand
+    values instead of every row, which a rank() window does; join the result back on the value. -#}
+{% macro rank_by_value_counts(relation, column, direction='asc') -%}
+    {%- if direction not in ('asc', 'desc') -%}
+        {{ exceptions.raise_compiler_error("rank_by_value_counts: direction must be 'asc' or 'desc', got " ~ direction) }}
+    {%- endif -%}
+    select
+        {{ column }},
+        cast(
+            1 + coalesce(
+                sum(value_rows) over (
+                    order by {{ column }} {{ direction }} nulls last
+                    rows between unbounded preceding and 1 preceding
+                ),
+                0
+            )
+            as {{ dbt.type_bigint() }}
+        ) as value_rank
+    from (
+        select
+            {{ column }},
+            count(*) as value_rows
+        from {{ relation }}
+        group by {{ column }}
+    ) as value_counts
+{%- endmacro %}

@@ -65,23 +65,70 @@ staged as (
 
 ),
 
--- Ranks over buyers, each in the "better" direction (last = best), so equal values share a rank.
-buyer_ranks as (
+buyers as (
 
     select
         customer_key,
-        net_revenue,
-        rank() over (order by days_since_last_order desc nulls last) as r_rank,
-        rank() over (order by order_count asc nulls last) as f_rank,
-        rank() over (order by net_revenue asc nulls last) as m_rank,
-        (
-            percent_rank() over (order by order_count asc nulls last)
-            + percent_rank() over (order by tenure_days asc nulls last)
-            + percent_rank() over (order by net_revenue asc nulls last)
-        ) / 3.0 as vip_score,
-        count(*) over () as buyers
+        days_since_last_order,
+        order_count,
+        tenure_days,
+        net_revenue
     from staged
     where purchase_days is not null
+
+),
+
+buyer_count as (
+
+    select count(*) as buyers
+    from buyers
+
+),
+
+-- Recency, order count and tenure are whole numbers with few distinct values: ranked from per-value counts
+-- rather than by sorting every buyer. Never NULL for a buyer (every order has a date), so joined on `=`.
+recency_ranks as (
+
+    {{ rank_by_value_counts('buyers', 'days_since_last_order', 'desc') }}
+
+),
+
+order_count_ranks as (
+
+    {{ rank_by_value_counts('buyers', 'order_count', 'asc') }}
+
+),
+
+tenure_ranks as (
+
+    {{ rank_by_value_counts('buyers', 'tenure_days', 'asc') }}
+
+),
+
+-- Ranks over buyers, each in the "better" direction (last = best), so equal values share a rank. Revenue has
+-- too many distinct values for per-value counts: a real window.
+buyer_ranks as (
+
+    select
+        buyers.customer_key,
+        buyers.net_revenue,
+        recency_ranks.value_rank as r_rank,
+        order_count_ranks.value_rank as f_rank,
+        rank() over (order by buyers.net_revenue asc nulls last) as m_rank,
+        (
+            {{ percent_rank_from_rank('order_count_ranks.value_rank', 'buyer_count.buyers') }}
+            + {{ percent_rank_from_rank('tenure_ranks.value_rank', 'buyer_count.buyers') }}
+            + percent_rank() over (order by buyers.net_revenue asc nulls last)
+        ) / 3.0 as vip_score,
+        buyer_count.buyers
+    from buyers
+    cross join buyer_count
+    left join recency_ranks
+        on buyers.days_since_last_order = recency_ranks.days_since_last_order
+    left join order_count_ranks
+        on buyers.order_count = order_count_ranks.order_count
+    left join tenure_ranks
+        on buyers.tenure_days = tenure_ranks.tenure_days
 
 ),
 
