@@ -293,7 +293,7 @@ def as_of_moves(sliced_runs, tmp_path_factory):
 def test_every_model_equals_a_full_build_after_the_as_of_date_moves(as_of_moves, move):
     incremental, full = as_of_moves[move]
     assert sorted(incremental) == sorted(full)
-    # fct_orders is incremental by difference: moving the as-of date back must drop the later orders.
+    # fct_orders is incremental by load time: moving the as-of date back must drop the later orders (its pre-hook).
     assert len(full["marts.fct_orders"]) > 1
     for name in full:
         assert incremental[name] == full[name], name
