@@ -1,4 +1,4 @@
-{#- Building blocks of the incremental int_sessions__attributed (README "Incremental refresh and history"). -#}
+{#- Building blocks of the models kept incrementally by load time (README "Incremental refresh and history"). -#}
 
 {#- The newest stored value of each of `columns` in `relation`, read when the model is compiled — before its
     pre-hook changes anything — as {column: value}; values are None when the relation is empty. Used as literals,
@@ -32,34 +32,35 @@
     cast('{{ value }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{#- Pre-hook of int_sessions__attributed: before an incremental run writes the sessions that changed, delete the
-    stored sessions that no longer belong in the model —
+{#- Pre-hook of the models kept incrementally by load time (int_sessions__attributed, fct_orders): before a run
+    writes the rows that changed, delete the stored rows that no longer belong in the model —
       - those at or after the as-of end (the as-of date moved back), and
       - those whose staging group was re-derived since the stored rows were written (a base row newer than the
-        newest stored `loaded_at`) and that are no longer a usable session inside the window: quarantined now
+        newest stored `loaded_at`) and that are no longer a usable row inside the window: quarantined now
         (e.g. a duplicate that lost), or moved past the as-of end by an edit.
-    Sessions that are still usable are not deleted here: the model writes them again (delete+insert).
-    `sessions_base` is base_shop__sessions (every raw row, quarantined ones too), `sessions` stg_shop__sessions. -#}
-{% macro delete_sessions_gone_from_attribution(sessions_base, sessions, as_of) -%}
+    Rows that are still usable are not deleted here: the model writes them again (delete+insert).
+    `base` is the base model (every raw row, quarantined ones too), `staged` its stg_ view (the usable rows), `key`
+    the model's unique key and `time_column` the timestamp the as-of window applies to. -#}
+{% macro delete_rows_that_left_the_window(base, staged, key, time_column, as_of) -%}
     {%- if is_incremental() %}
         {%- set latest_loaded_at = stored_maxima(this, ['loaded_at'])['loaded_at'] %}
         delete from {{ this }}
-        where started_at >= (select as_of_end_at from {{ as_of }});
+        where {{ time_column }} >= (select as_of_end_at from {{ as_of }});
 
         {% if latest_loaded_at is not none -%}
         delete from {{ this }}
-        where session_id in (
-            select restaged.session_id
-            from {{ sessions_base }} as restaged
+        where {{ key }} in (
+            select restaged.{{ key }}
+            from {{ base }} as restaged
             where restaged.loaded_at > {{ timestamp_literal(latest_loaded_at) }}
 
             except
 
-            select usable.session_id
-            from {{ sessions }} as usable
+            select usable.{{ key }}
+            from {{ staged }} as usable
             where
                 usable.loaded_at > {{ timestamp_literal(latest_loaded_at) }}
-                and usable.started_at < (select as_of_end_at from {{ as_of }})
+                and usable.{{ time_column }} < (select as_of_end_at from {{ as_of }})
         )
         {%- endif %}
     {%- endif %}

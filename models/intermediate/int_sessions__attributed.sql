@@ -4,8 +4,9 @@
         incremental_strategy='delete+insert',
         unique_key='session_id',
         on_schema_change='fail',
-        pre_hook="{{ delete_sessions_gone_from_attribution(
-            ref('base_shop__sessions'), ref('stg_shop__sessions'), ref('int_lifecycle__as_of_date')) }}",
+        pre_hook="{{ delete_rows_that_left_the_window(
+            ref('base_shop__sessions'), ref('stg_shop__sessions'), 'session_id', 'started_at',
+            ref('int_lifecycle__as_of_date')) }}",
     )
 }}
 -- Sessions up to the as-of date with the person they count for: the session's own email, else the owner

@@ -3,13 +3,14 @@ every model ends up row for row equal to one `--full-refresh` build on the final
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import shutil
 from decimal import Decimal
 
 import pytest
 from dbt_harness import query, run_dbt
-from raw_slices import add_awkward_cases, generated_history, snapshot
+from raw_slices import add_awkward_cases, generated_history, snapshot, stamp
 
 START = dt.date(2024, 3, 1)
 # First build on day 2's export, then one incremental run per export.
@@ -293,7 +294,7 @@ def as_of_moves(sliced_runs, tmp_path_factory):
 def test_every_model_equals_a_full_build_after_the_as_of_date_moves(as_of_moves, move):
     incremental, full = as_of_moves[move]
     assert sorted(incremental) == sorted(full)
-    # fct_orders is incremental by difference: moving the as-of date back must drop the later orders.
+    # fct_orders is incremental by load time: moving the as-of date back must drop the later orders (its pre-hook).
     assert len(full["marts.fct_orders"]) > 1
     for name in full:
         assert incremental[name] == full[name], name
@@ -304,6 +305,46 @@ def test_moving_the_as_of_date_back_drops_later_orders_from_fct_orders(as_of_mov
     header, *rows = incremental["marts.fct_orders"]
     order_dates = [row[header.index("order_date")] for row in rows]
     assert max(order_dates) == START + dt.timedelta(days=5)
+
+
+def test_rows_edited_past_a_fixed_as_of_date_leave_the_window(sliced_runs, tmp_path):
+    """Order o1 and session s1 (day 0, stored long ago) are edited in place to a time after an explicit as-of date,
+    in the same run. Their stored rows lie inside the window, so only the pre-hook's check of re-derived rows
+    removes them from fct_orders and int_sessions__attributed; every model still equals a --full-refresh."""
+    raw_dir = tmp_path / "raw"
+    shutil.copytree(sliced_runs["raw_dir"], raw_dir)
+    moved_to = stamp(START + dt.timedelta(days=8), 12)
+    for dataset, id_column, time_column, row_id in [
+        ("orders", "order_id", "ordered_at", "o1"),
+        ("sessions", "session_id", "started_at", "s1"),
+    ]:
+        path = raw_dir / f"{dataset}.csv"
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        [edited] = [row for row in rows if row[id_column] == row_id]
+        edited[time_column] = moved_to
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    dbt_vars = {"as_of_date": str(START + dt.timedelta(days=7))}
+    incremental_db = tmp_path / "incremental" / "warehouse.duckdb"
+    incremental_db.parent.mkdir()
+    shutil.copyfile(sliced_runs["incremental"], incremental_db)
+    assert query(incremental_db, "select count(*) from marts.fct_orders where order_id = 'o1'") == [(1,)]
+    run_dbt(["run"], raw_dir, incremental_db, dbt_vars)
+    full_db = tmp_path / "full" / "warehouse.duckdb"
+    full_db.parent.mkdir()
+    shutil.copyfile(incremental_db, full_db)
+    run_dbt(["run", "--full-refresh"], raw_dir, full_db, dbt_vars)
+    assert query(incremental_db, "select count(*) from marts.fct_orders where order_id = 'o1'") == [(0,)]
+    assert query(
+        incremental_db, "select count(*) from intermediate.int_sessions__attributed where session_id = 's1'"
+    ) == [(0,)]
+    incremental, full = snapshot(incremental_db), snapshot(full_db)
+    assert sorted(incremental) == sorted(full)
+    for name in full:
+        assert incremental[name] == full[name], name
 
 
 # --- the same history landed as a folder of daily files per dataset ------------------------------------------

@@ -23,7 +23,10 @@ final as (
         amount,
 
         -- timestamps
-        ordered_at
+        ordered_at,
+
+        -- load time: fct_orders writes the orders staged after its stored rows
+        loaded_at
 
     from base
 
