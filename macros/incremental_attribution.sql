@@ -65,3 +65,24 @@
         {%- endif %}
     {%- endif %}
 {%- endmacro %}
+
+{#- The rows of `relation` (a CTE with `loaded_at` and `time_column`) an incremental run must write: staged after
+    the stored rows were written (new, late, or re-derived: staging gives every row of a touched id a new
+    loaded_at), and later than every stored row (inside the window since the as-of date moved forward; none is
+    missed, no stored row is later). `latest` is stored_maxima(this, ['loaded_at', time_column]); all rows when
+    the table is empty. -#}
+{% macro rows_staged_or_admitted_since(relation, latest, time_column) -%}
+    {%- if latest.loaded_at is none -%}
+        select * from {{ relation }}
+    {%- else -%}
+        select * from {{ relation }}
+        where {{ relation }}.loaded_at > {{ timestamp_literal(latest.loaded_at) }}
+
+        union all
+
+        select * from {{ relation }}
+        where
+            {{ relation }}.{{ time_column }} > {{ timestamp_literal(latest[time_column]) }}
+            and {{ relation }}.loaded_at <= {{ timestamp_literal(latest.loaded_at) }}
+    {%- endif -%}
+{%- endmacro %}

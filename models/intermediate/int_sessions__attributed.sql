@@ -63,25 +63,10 @@ visitor_owners as (
 {% if is_incremental() %}
 {%- set latest = stored_maxima(this, ['loaded_at', 'started_at']) %}
 
--- Sessions staged after the stored rows were written (new, late, or re-derived: staging gives every row of a
--- touched id a new loaded_at) ...
+-- Sessions staged since the stored rows were written, or later than every stored one.
 changed_sessions as (
 
-    {% if latest.loaded_at is none -%}
-        select * from sessions_in_window
-    {%- else -%}
-        select * from sessions_in_window
-        where sessions_in_window.loaded_at > {{ timestamp_literal(latest.loaded_at) }}
-
-        union all
-
-        -- ... and sessions later than every stored one: new, or inside the window since the as-of date moved
-        -- forward (no stored session started later, so none is missed)
-        select * from sessions_in_window
-        where
-            sessions_in_window.started_at > {{ timestamp_literal(latest.started_at) }}
-            and sessions_in_window.loaded_at <= {{ timestamp_literal(latest.loaded_at) }}
-    {%- endif %}
+    {{ rows_staged_or_admitted_since('sessions_in_window', latest, 'started_at') }}
 
 ),
 

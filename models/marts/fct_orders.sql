@@ -25,24 +25,14 @@ orders as (
     {%- set latest = stored_maxima(this, ['loaded_at', 'ordered_at']) %}
 {%- endif %}
 
--- A full build (or an empty table) writes every order. An incremental run writes the orders staged after the
--- stored rows were written (new, late, or re-derived: staging gives every row of a touched id a new loaded_at) ...
+-- A full build (or an empty table) writes every order; an incremental run the orders staged since the stored
+-- rows were written or later than every stored one.
 orders_to_write as (
 
-    {% if not is_incremental() or latest.loaded_at is none -%}
-        select * from orders
+    {% if is_incremental() -%}
+        {{ rows_staged_or_admitted_since('orders', latest, 'ordered_at') }}
     {%- else -%}
         select * from orders
-        where orders.loaded_at > {{ timestamp_literal(latest.loaded_at) }}
-
-        union all
-
-        -- ... and the orders later than every stored one: inside the window since the as-of date moved forward
-        -- (no stored order is later, so none is missed)
-        select * from orders
-        where
-            orders.ordered_at > {{ timestamp_literal(latest.ordered_at) }}
-            and orders.loaded_at <= {{ timestamp_literal(latest.loaded_at) }}
     {%- endif %}
 
 ),
