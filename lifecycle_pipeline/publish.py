@@ -62,13 +62,13 @@ def run_lock(database: Path) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def prepare_work_copy(database: Path, fresh: bool) -> Path:
-    """A work database: a copy of the published one (or empty when fresh); stale leftovers removed."""
+def prepare_work_copy(database: Path) -> Path:
+    """A work database: a copy of the published one (none yet on a first run); stale leftovers removed."""
     work = work_path(database)
     if work.parent.exists():
         shutil.rmtree(work.parent)
     work.parent.mkdir(parents=True)
-    if database.exists() and not fresh:
+    if database.exists():
         shutil.copyfile(database, work)
     return work
 
@@ -86,7 +86,7 @@ class BackgroundWorkCopy:
 
     def _copy(self) -> None:
         try:
-            self._work = prepare_work_copy(self.database, fresh=False)
+            self._work = prepare_work_copy(self.database)
         except OSError as error:
             self._error = error
 
