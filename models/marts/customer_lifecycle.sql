@@ -1,4 +1,4 @@
--- Where each known person stands as of the as-of date. A thin, contracted view of int_customers__lifecycle.
+-- Where each known person stands as of the as-of date: int_customers__lifecycle with its stage changes, contracted.
 with
 
 lifecycle as (

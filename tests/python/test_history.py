@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 
 import pytest
 from conftest import FIXTURES
@@ -119,7 +120,7 @@ def test_rerunning_a_date_replaces_it_and_full_refresh_keeps_history(tmp_path):
 
 
 def compiled_stage_changes(database) -> str:
-    path = database.parent / "dbt-target" / "run" / "customer_lifecycle" / "models" / "intermediate" / "history"
+    path = database.parent / "dbt-target" / "compiled" / "customer_lifecycle" / "models" / "intermediate" / "history"
     return (path / "int_customers__stage_changes.sql").read_text()
 
 
@@ -131,6 +132,7 @@ def test_backfilling_a_date_between_two_others_and_nightly_runs_read_no_history(
         (JAN25, FEB6)
     ]
     build(database, FEB3)  # backfilled between: replaces the pair that skipped it
+    assert "customer_stage_history" in compiled_stage_changes(database)  # derived from the whole history
     build(database, FEB6)  # the next date after the stored one: derived from the stored Feb 3 rows
     assert "customer_stage_history" not in compiled_stage_changes(database)
     build(database, FEB6)  # the same date again: derived from the stored Feb 3 rows too
@@ -144,3 +146,12 @@ def test_backfilling_a_date_between_two_others_and_nightly_runs_read_no_history(
         (FEB3,),
         (FEB6,),
     ]
+
+
+def test_stage_changes_run_beside_the_history_write(three_dates):
+    """int_customers__stage_changes reads only history dates written by earlier runs: no ref, so dbt does not
+    make it wait for this run's customer_stage_history (one model less on the nightly critical path)."""
+    manifest = json.loads((three_dates.parent / "dbt-target" / "manifest.json").read_text())
+    parents = manifest["parent_map"]["model.customer_lifecycle.int_customers__stage_changes"]
+    assert "model.customer_lifecycle.int_customers__lifecycle" in parents
+    assert "model.customer_lifecycle.customer_stage_history" not in parents
