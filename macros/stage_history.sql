@@ -61,18 +61,3 @@
             where stored.as_of_date < (select as_of_date from {{ as_of_model }})
         )
 {%- endmacro %}
-
-{#- customer_stage_history as a relation, found in the graph instead of through ref(), for
-    int_customers__stage_changes: it reads only the dates before the current one, which earlier runs wrote, so
-    a ref (a wait for this run's history write) is not needed. None while the table does not exist yet. -#}
-{% macro earlier_stage_history() -%}
-    {%- if not execute -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- for node in graph.nodes.values()
-        if node.resource_type == 'model' and node.name == 'customer_stage_history'
-        and node.package_name == project_name -%}
-        {{ return(adapter.get_relation(node.database, node.schema, node.alias)) }}
-    {%- endfor -%}
-    {{ exceptions.raise_compiler_error("model customer_stage_history not found in the project") }}
-{%- endmacro %}

@@ -15,12 +15,9 @@
 -- the same one again) derives the current rows from the stored rows of the date before, reading no history;
 -- any other run (first build, --full-refresh, a backfilled earlier date, a skipped date) derives them from the
 -- whole history. Both give the same rows (README "Stage history").
--- The history is read without ref(): only its dates before the current one, which earlier runs wrote, so this
--- model need not wait for the current date's history write and runs beside it.
-{%- set history_relation = earlier_stage_history() %}
 {%- set chain_from = none %}
-{%- if is_incremental() and history_relation is not none %}
-    {%- set dates = stage_history_dates(ref('int_lifecycle__as_of_date'), history_relation, this) %}
+{%- if is_incremental() %}
+    {%- set dates = stage_history_dates(ref('int_lifecycle__as_of_date'), ref('customer_stage_history'), this) %}
     {%- if dates.history_before is none %}
     {%- elif dates.stored_latest is not none and dates.stored_latest < dates.as_of
         and dates.stored_latest == dates.history_before %}
@@ -89,32 +86,24 @@ current_stages as (
 
 {% if chain_from is none %}
 
-    {% if history_relation is not none %}
+    history as (
 
-        history as (
+        select * from {{ ref('customer_stage_history') }}
 
-            select * from {{ history_relation }}
+    ),
 
-        ),
-
-    {% endif %}
-
-    -- Only dates before the current one: the history may also hold this date (written by this run beside this
-    -- model) or later dates (when an earlier date is backfilled). Before the first history build: none.
+    -- Only dates before the current one: the history may also hold this date (it is written first) or later
+    -- dates (when an earlier date is backfilled).
     timeline as (
 
-        {% if history_relation is not none %}
+        select
+            history.customer_key,
+            history.as_of_date,
+            history.lifecycle_stage
+        from history
+        where history.as_of_date < (select min(current_stages.as_of_date) from current_stages)
 
-            select
-                history.customer_key,
-                history.as_of_date,
-                history.lifecycle_stage
-            from history
-            where history.as_of_date < (select min(current_stages.as_of_date) from current_stages)
-
-            union all
-
-        {% endif %}
+        union all
 
         select * from current_stages
 
