@@ -27,7 +27,7 @@ def run_dbt(
         "LIFECYCLE_RAW_DIR": str(raw_dir),
         "LIFECYCLE_DUCKDB_PATH": str(database),
         "DBT_LOG_PATH": str(database.parent / "dbt-logs"),
-        "DBT_TARGET_PATH": str(database.parent / "dbt-target"),
+        "DBT_TARGET_PATH": str(target_path(database)),
     }
     command = [str(DBT), *args, "--project-dir", str(PROJECT_DIR)]
     if dbt_vars:
@@ -36,6 +36,17 @@ def run_dbt(
     if check and result.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
     return result
+
+
+def target_path(database: Path) -> Path:
+    """dbt's target folder for the runs against `database`."""
+    return database.parent / "dbt-target"
+
+
+def compiled_sql(database: Path, model_file: str) -> str:
+    """The select the last dbt run against `database` compiled for `model_file` (path under models/). Not the
+    run/ file: for an incremental model that holds only the final delete/insert statement."""
+    return (target_path(database) / "compiled" / "customer_lifecycle" / "models" / model_file).read_text()
 
 
 def query(database: Path, sql: str) -> list[tuple]:

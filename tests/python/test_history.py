@@ -19,7 +19,7 @@ import hashlib
 
 import pytest
 from conftest import FIXTURES
-from dbt_harness import query, run_dbt
+from dbt_harness import compiled_sql, query, run_dbt
 
 RAW = FIXTURES / "history_raw"
 JAN25, FEB3, FEB6 = dt.date(2024, 1, 25), dt.date(2024, 2, 3), dt.date(2024, 2, 6)
@@ -119,8 +119,7 @@ def test_rerunning_a_date_replaces_it_and_full_refresh_keeps_history(tmp_path):
 
 
 def compiled_stage_changes(database) -> str:
-    path = database.parent / "dbt-target" / "compiled" / "customer_lifecycle" / "models" / "intermediate" / "history"
-    return (path / "int_customers__stage_changes.sql").read_text()
+    return compiled_sql(database, "intermediate/history/int_customers__stage_changes.sql")
 
 
 def test_backfilling_a_date_between_two_others_and_nightly_runs_read_no_history(tmp_path):

@@ -9,7 +9,7 @@ import shutil
 from decimal import Decimal
 
 import pytest
-from dbt_harness import query, run_dbt
+from dbt_harness import compiled_sql, query, run_dbt
 from raw_slices import add_awkward_cases, generated_history, snapshot, stamp
 
 START = dt.date(2024, 3, 1)
@@ -157,14 +157,12 @@ def test_a_normal_run_leaves_nothing_for_the_next_one_to_write(sliced_runs, tmp_
     database = tmp_path / "warehouse.duckdb"
     shutil.copyfile(sliced_runs["incremental"], database)
     run_dbt(["compile", "--select", "int_sessions__attributed"], sliced_runs["raw_dir"], database)
-    compiled = tmp_path / "dbt-target" / "compiled" / "customer_lifecycle" / "models" / "intermediate"
-    sql = (compiled / "int_sessions__attributed.sql").read_text()
+    sql = compiled_sql(database, "intermediate/int_sessions__attributed.sql")
     assert "stored_without_email" in sql, "not compiled as an incremental run"
     assert query(database, f"select count(*) from ({sql})") == [(0,)]
     # The last run's own query (compiled with the maxima stored before it wrote) still selects the sessions its
     # staging re-derived: some, but far fewer than are stored.
-    last_run = sliced_runs["incremental"].parent / "dbt-target" / "compiled" / "customer_lifecycle" / "models"
-    sql = (last_run / "intermediate" / "int_sessions__attributed.sql").read_text()
+    sql = compiled_sql(sliced_runs["incremental"], "intermediate/int_sessions__attributed.sql")
     [(written,)] = query(database, f"select count(*) from ({sql})")
     [(stored,)] = query(database, "select count(*) from intermediate.int_sessions__attributed")
     assert 0 < written < stored / 2
