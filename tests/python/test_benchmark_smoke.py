@@ -45,6 +45,8 @@ def test_every_phase_was_measured(smoke_run):
         assert smoke[phase]["seconds"] > 0, phase
         assert smoke[phase]["max_rss_bytes"] > 10 * 1024**2, phase
         assert len(smoke[phase]["runs"]) == 1, phase
+    for phase in ["refresh", "refresh_single_file"]:
+        assert smoke[f"{phase}_warm_up_seconds"] > 0, phase
     assert smoke["database_bytes"] > 0
     assert smoke["rows"]["orders"] > 0
 
