@@ -38,7 +38,9 @@
     `timestamp_column` of the files loaded before) — over the stored rows plus the raw rows of `new_files`
     only. The filter on the file name is pushed into the file reader, so the other files are not opened. -#}
 {% macro _newest_usable_timestamp(table_name, timestamp_column, stored, new_files) -%}
-    select max(loaded_at) from (
+    {#- The cutoff inside max(), not in a where clause: the optimizer would push such a filter into the
+        subquery and parse every timestamp twice (measured at 10M: 34M email events 14.8 -> 5.9 s). -#}
+    select max(case when loaded_at <= {{ future_cutoff() }} then loaded_at end) from (
     {%- if stored is none %}
         select {{ to_utc_timestamp(timestamp_column) }} as loaded_at
         from {{ source('shop', table_name) }}
@@ -57,7 +59,6 @@
         {%- endif %}
     {%- endif %}
     ) as parsed
-    where loaded_at <= {{ future_cutoff() }}
 {%- endmacro %}
 
 {#- The base model of `table_name` in the attached published warehouse (see attach_published_warehouse), or
