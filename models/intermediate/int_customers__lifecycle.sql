@@ -49,9 +49,35 @@ open_carts as (
 staged as (
 
     select
+        -- ids
         persons.customer_key,
+
+        -- order facts (NULL for non-buyers); listed, not order_facts.*, which would repeat customer_key
+        order_facts.valid_orders,
+        order_facts.order_count,
+        order_facts.purchase_days,
+        order_facts.first_order_date,
+        order_facts.last_order_date,
+        order_facts.frequency,
+        order_facts.recency_days,
+        order_facts.tenure_days,
+        order_facts.avg_repeat_order_value,
+        order_facts.days_since_last_order,
+        order_facts.net_revenue,
+        order_facts.avg_order_value,
+        order_facts.return_rate,
+        order_facts.avg_interval_days,
+        order_facts.median_interval_days,
+        order_facts.stddev_interval_days,
+        order_facts.expected_interval_days,
+        order_facts.expected_next_order_date,
+        order_facts.overdue_ratio,
+        order_facts.days_overdue,
+
+        -- timestamps
         persons.first_seen_at,
-        order_facts.*,
+
+        -- stage
         case
             when order_facts.purchase_days is null then 'prospect'
             when order_facts.overdue_ratio > {{ var('lapsed_factor') }} then 'lapsed'
