@@ -74,9 +74,10 @@
     ) }}
 {%- endmacro %}
 
-{#- When this run loaded the rows (for the quarantine's load time). -#}
+{#- When this run loaded the rows: the watermark that incremental models compare with `>`. To the microsecond,
+    so that a run starting in the same second as the previous one still finds that run's rows newer. -#}
 {% macro run_loaded_at() -%}
-    cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S') }}' as {{ dbt.type_timestamp() }})
+    cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
 {#- Text → whole number; NULL for non-numbers, for fractions (some engines round '2.5' to 3) and for

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import shutil
 from decimal import Decimal
 
@@ -166,6 +167,22 @@ def test_a_normal_run_leaves_nothing_for_the_next_one_to_write(sliced_runs, tmp_
     [(written,)] = query(database, f"select count(*) from ({sql})")
     [(stored,)] = query(database, "select count(*) from intermediate.int_sessions__attributed")
     assert 0 < written < stored / 2
+
+
+def test_load_times_keep_microseconds(sliced_runs):
+    """Incremental models find their new input by `loaded_at` > the newest stored `loaded_at` (the previous run's
+    start). Cut to whole seconds, a run starting in the same second as the previous one would stamp its rows
+    with an equal time, and the next model would skip them."""
+    database = sliced_runs["incremental"]
+    sql = compiled_sql(database, "staging/shop/base/base_shop__orders.sql")
+    stamps = set(re.findall(r"cast\('([^']*)' as timestamp\)\s+as loaded_at", sql))
+    assert len(stamps) == 1, stamps
+    [stamp_text] = stamps
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stamp_text)
+    last_run_started = dt.datetime.fromisoformat(stamp_text)
+    # Every model the last run wrote stores that instant exactly: the column type keeps the microseconds.
+    for table in ("staging.base_shop__orders", "intermediate.int_customers__identity"):
+        assert query(database, f"select max(loaded_at) from {table}") == [(last_run_started,)], table
 
 
 def test_late_rows_status_changes_and_duplicates_are_applied(sliced_runs):
