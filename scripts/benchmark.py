@@ -366,6 +366,26 @@ def stage_counts(database: Path) -> dict[str, int] | None:
     return {stage: count for stage, count in rows}
 
 
+def stage_history_bytes_per_date(database: Path) -> int | None:
+    """Storage of marts.customer_stage_history per as-of date it holds: what every run with a new as-of date adds
+    to the database (the history is never rebuilt, and the nightly work copy copies it); None without it."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'customer_stage_history'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        [(dates,)] = con.execute("select count(distinct as_of_date) from marts.customer_stage_history").fetchall()
+        [(blocks,)] = con.execute(
+            "select count(distinct block_id) from pragma_storage_info('marts.customer_stage_history') "
+            "where block_id >= 0"
+        ).fetchall()
+        [(block_size,)] = con.execute("select block_size from pragma_database_size()").fetchall()
+    return blocks * block_size // dates if dates else None
+
+
 # --------------------------------------------------------------------------------------------------------
 # Floor: the core of customer_lifecycle in one hand-written DuckDB statement
 # --------------------------------------------------------------------------------------------------------
@@ -660,6 +680,7 @@ def benchmark_scale(
     result["slowest_models"] = slowest_models(work)
     result["full_build_node_types"] = built_node_types(work)
     result["database_bytes"] = file_size(full_db)
+    result["stage_history_bytes_per_date"] = stage_history_bytes_per_date(full_db)
     counts = stage_counts(full_db)
     result["pipeline_stage_counts"] = counts
 
@@ -698,6 +719,7 @@ def benchmark_scale(
         result[f"{phase}_slowest_models"] = slowest_models(work)
         result[f"{phase}_node_types"] = built_node_types(work)
         result[f"{phase}_stage_counts"] = stage_counts(refresh_db)
+        result[f"{phase}_database_bytes"] = (file_size(base_db), file_size(refresh_db))
         result[f"{phase}_matches_full_build"] = None if counts is None else result[f"{phase}_stage_counts"] == counts
 
     if "refresh" in phases:
@@ -858,6 +880,16 @@ def scale_table(r: dict) -> list[str]:
         f"| orders per second, full build | {r['rows']['orders'] / full:,.0f} |",
         f"| database file after the full build | {gib(r['database_bytes'])} |",
     ]
+    if r.get("stage_history_bytes_per_date"):
+        per_date = r["stage_history_bytes_per_date"]
+        lines.append(
+            f"| stage history per as-of date (added by every run with a new date; a year of daily runs: "
+            f"{gib(365 * per_date)}) | {per_date / 2**20:,.1f} MiB |"
+        )
+    for phase in ("refresh", "refresh_single_file"):
+        if r.get(f"{phase}_database_bytes"):
+            before, after = r[f"{phase}_database_bytes"]
+            lines.append(f"| database file before → after the {phase} | {gib(before)} → {gib(after)} |")
     if "floor" in r:
         lines.append(f"| floor stage counts = pipeline's | {yes_no(r['floor_matches_pipeline'])} |")
         lines.append(

@@ -48,6 +48,11 @@ def test_every_phase_was_measured(smoke_run):
     for phase in ["refresh", "refresh_single_file"]:
         assert smoke[f"{phase}_warm_up_seconds"] > 0, phase
     assert smoke["database_bytes"] > 0
+    # At least one storage block (256 KiB) for the one as-of date of the full build.
+    assert smoke["stage_history_bytes_per_date"] >= 256 * 1024
+    for phase in ["refresh", "refresh_single_file"]:
+        before, after = smoke[f"{phase}_database_bytes"]
+        assert before > 0 and after > 0, phase
     assert smoke["rows"]["orders"] > 0
 
 
@@ -113,7 +118,16 @@ def test_nightly_refresh_saw_exactly_one_more_day(smoke_run):
 def test_report_and_chart_were_written(smoke_run):
     _, out_dir, _ = smoke_run
     report = (out_dir / "benchmarks.md").read_text()
-    for heading in ["full build", "tests", "nightly refresh", "floor", "peer", "peak RSS", "rows per second"]:
+    for heading in [
+        "full build",
+        "tests",
+        "nightly refresh",
+        "floor",
+        "peer",
+        "peak RSS",
+        "rows per second",
+        "stage history per as-of date",
+    ]:
         assert heading in report, heading
     assert "## Targets" in report
     assert "smoke orders" in report
