@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 
+import duckdb
 import pytest
 from conftest import FIXTURES
 from dbt_harness import compiled_sql, query, run_dbt
@@ -144,3 +146,28 @@ def test_backfilling_a_date_between_two_others_and_nightly_runs_read_no_history(
         (FEB3,),
         (FEB6,),
     ]
+
+
+def test_forgetting_old_dates_leaves_the_next_nightly_run_unchanged(tmp_path):
+    """README "The file grows with the history": deleting old dates from the published history between runs
+    bounds the file, and the next night derives the same stage changes and transitions from the date before."""
+    kept, pruned = tmp_path / "kept" / "warehouse.duckdb", tmp_path / "pruned" / "warehouse.duckdb"
+    kept.parent.mkdir()
+    pruned.parent.mkdir()
+    for as_of in (JAN25, FEB3):
+        build(kept, as_of)
+    shutil.copyfile(kept, pruned)
+    with duckdb.connect(str(pruned)) as con:
+        con.execute(f"delete from marts.customer_stage_history where as_of_date < date '{FEB3}'")
+    for database in (kept, pruned):
+        build(database, FEB6)
+    assert query(pruned, "select distinct as_of_date from marts.customer_stage_history order by 1") == [
+        (FEB3,),
+        (FEB6,),
+    ]
+    lifecycle = "select customer_key, lifecycle_stage, previous_stage, stage_changed_on from marts.customer_lifecycle"
+    assert sorted(query(pruned, lifecycle)) == sorted(query(kept, lifecycle))
+    # carol has been a prospect since the forgotten Jan 25, and still is.
+    assert (CAROL, "prospect", None, JAN25) in query(pruned, lifecycle)
+    assert "customer_stage_history" not in compiled_stage_changes(pruned)
+    assert transitions(pruned) == transitions(kept) == THREE_DATE_TRANSITIONS
