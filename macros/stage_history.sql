@@ -61,3 +61,27 @@
             where stored.as_of_date < (select as_of_date from {{ as_of_model }})
         )
 {%- endmacro %}
+
+{#- Post-hook of customer_stage_history: with var stage_history_keep_days set, forget the dates more than that many
+    days before the run's as-of date, except the latest date before it, which the same run's stage changes and
+    transitions still read (so a gap between runs longer than the window resets nothing). Renders nothing when
+    the var is null (keep every date). -#}
+{% macro forget_old_stage_history(as_of_model) -%}
+    {%- set keep_days = var('stage_history_keep_days') -%}
+    {%- if keep_days is not none -%}
+        {%- if keep_days is not number or keep_days < 0 or keep_days != keep_days | int -%}
+            {{ exceptions.raise_compiler_error(
+                "var stage_history_keep_days must be a whole number of days (0 or more), or null to keep every "
+                ~ "date; got " ~ keep_days ~ "."
+            ) }}
+        {%- endif -%}
+        delete from {{ this }}
+        where
+            as_of_date < {{ dbt.dateadd('day', -(keep_days | int), '(select as_of_date from ' ~ as_of_model ~ ')') }}
+            and as_of_date < (
+                select max(earlier.as_of_date)
+                from {{ this }} as earlier
+                where earlier.as_of_date < (select as_of_date from {{ as_of_model }})
+            )
+    {%- endif -%}
+{%- endmacro %}

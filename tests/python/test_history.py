@@ -56,8 +56,8 @@ def transitions(database) -> list[tuple]:
     )
 
 
-def build(database, as_of: dt.date, *extra: str) -> None:
-    run_dbt(["build", *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat()})
+def build(database, as_of: dt.date, *extra: str, **dbt_vars) -> None:
+    run_dbt(["build", *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat(), **dbt_vars})
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +171,35 @@ def test_forgetting_old_dates_leaves_the_next_nightly_run_unchanged(tmp_path):
     assert (CAROL, "prospect", None, JAN25) in query(pruned, lifecycle)
     assert "customer_stage_history" not in compiled_stage_changes(pruned)
     assert transitions(pruned) == transitions(kept) == THREE_DATE_TRANSITIONS
+
+
+@pytest.mark.parametrize(
+    ("keep_days", "kept_after_feb6"), [(0, [FEB3, FEB6]), (3, [FEB3, FEB6]), (12, [JAN25, FEB3, FEB6])]
+)
+def test_stage_history_keep_days_forgets_older_dates_but_not_the_one_before(tmp_path, keep_days, kept_after_feb6):
+    """Feb 3 is 9 days after Jan 25 and 3 before Feb 6: the Feb 3 run keeps Jan 25 (the date before it, which its
+    transitions read) whatever the window; the Feb 6 run forgets it unless it lies within the window (12 days).
+    Nothing else changes."""
+    database = tmp_path / "warehouse.duckdb"
+    dates = "select distinct as_of_date from marts.customer_stage_history order by 1"
+    build(database, JAN25, stage_history_keep_days=keep_days)
+    build(database, FEB3, stage_history_keep_days=keep_days)
+    assert query(database, dates) == [(JAN25,), (FEB3,)]
+    build(database, FEB6, stage_history_keep_days=keep_days)
+    assert query(database, dates) == [(date,) for date in kept_after_feb6]
+    assert transitions(database) == THREE_DATE_TRANSITIONS
+    assert sorted(
+        query(database, "select customer_key, previous_stage, stage_changed_on from marts.customer_lifecycle")
+    ) == sorted([(ALICE, "at_risk", FEB6), (BOB, None, FEB3), (CAROL, None, JAN25)])
+
+
+def test_stage_history_keep_days_must_be_whole_days(tmp_path):
+    result = run_dbt(
+        ["build"],
+        RAW,
+        tmp_path / "warehouse.duckdb",
+        dbt_vars={"as_of_date": JAN25.isoformat(), "stage_history_keep_days": -1},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "stage_history_keep_days must be a whole number of days" in result.stdout

@@ -5,12 +5,15 @@
         unique_key='as_of_date',
         on_schema_change='fail',
         full_refresh=false,
+        post_hook="{{ forget_old_stage_history(ref('int_lifecycle__as_of_date')) }}",
     )
 }}
+-- depends_on: {{ ref('int_lifecycle__as_of_date') }}
 -- One row per known person per as-of date the pipeline ran for. A run replaces the rows of its own as-of date
 -- (delete+insert on as_of_date), so running a date twice never duplicates it. full_refresh = false: a
 -- --full-refresh rebuilds everything else but keeps the history, which cannot be re-derived from the marts.
 -- No load-time column: the same data and as-of date give the same rows (and byte-identical exports).
+-- var stage_history_keep_days bounds it: the post-hook forgets older dates (README "The file grows with the history").
 with
 
 lifecycle as (
