@@ -69,7 +69,7 @@
 {% macro forget_old_stage_history(as_of_model) -%}
     {%- set keep_days = var('stage_history_keep_days') -%}
     {%- if keep_days is not none -%}
-        {%- if keep_days is not number or keep_days < 0 or keep_days != keep_days | int -%}
+        {%- if keep_days is not number or keep_days is boolean or keep_days < 0 or keep_days != keep_days | int -%}
             {{ exceptions.raise_compiler_error(
                 "var stage_history_keep_days must be a whole number of days (0 or more), or null to keep every "
                 ~ "date; got " ~ keep_days ~ "."

@@ -193,12 +193,13 @@ def test_stage_history_keep_days_forgets_older_dates_but_not_the_one_before(tmp_
     ) == sorted([(ALICE, "at_risk", FEB6), (BOB, None, FEB3), (CAROL, None, JAN25)])
 
 
-def test_stage_history_keep_days_must_be_whole_days(tmp_path):
+@pytest.mark.parametrize("bad_value", [-1, True, "a week"])
+def test_stage_history_keep_days_must_be_whole_days(tmp_path, bad_value):
     result = run_dbt(
         ["build"],
         RAW,
         tmp_path / "warehouse.duckdb",
-        dbt_vars={"as_of_date": JAN25.isoformat(), "stage_history_keep_days": -1},
+        dbt_vars={"as_of_date": JAN25.isoformat(), "stage_history_keep_days": bad_value},
         check=False,
     )
     assert result.returncode != 0
