@@ -342,13 +342,13 @@ def rfm_counts(database: Path) -> dict[str, int]:
         return dict(con.execute(RFM_COUNTS_SQL.format(table="marts.customer_lifecycle")).fetchall())
 
 
-def has_lifecycle_mart(database: Path) -> bool:
+def has_mart(database: Path, table: str) -> bool:
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
         [(found,)] = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'customer_lifecycle'"
+            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?",
+            [table],
         ).fetchall()
     return found > 0
 
@@ -357,7 +357,7 @@ def stage_counts(database: Path) -> dict[str, int] | None:
     """Persons per lifecycle_stage in marts.customer_lifecycle; None while that mart does not exist yet."""
     import duckdb
 
-    if not has_lifecycle_mart(database):
+    if not has_mart(database, "customer_lifecycle"):
         return None
     with duckdb.connect(str(database), read_only=True) as con:
         rows = con.execute(
@@ -371,12 +371,9 @@ def stage_history_bytes_per_date(database: Path) -> int | None:
     to the database (the history is never rebuilt, and the nightly work copy copies it); None without it."""
     import duckdb
 
+    if not has_mart(database, "customer_stage_history"):
+        return None
     with duckdb.connect(str(database), read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'customer_stage_history'"
-        ).fetchone()[0]
-        if not exists:
-            return None
         [(dates,)] = con.execute("select count(distinct as_of_date) from marts.customer_stage_history").fetchall()
         [(blocks,)] = con.execute(
             "select count(distinct block_id) from pragma_storage_info('marts.customer_stage_history') "
