@@ -67,11 +67,7 @@
 {#- Latest acceptable timestamp: the run's start plus `future_tolerance_hours`. Later rows are quarantined
     as future (a clock or export bug), while rows after the as-of date are kept for later as-of dates. -#}
 {% macro future_cutoff() -%}
-    {{ dbt.dateadd(
-        'hour',
-        var('future_tolerance_hours'),
-        "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as " ~ dbt.type_timestamp() ~ ")"
-    ) }}
+    {{ dbt.dateadd('hour', var('future_tolerance_hours'), run_loaded_at()) }}
 {%- endmacro %}
 
 {#- When this run loaded the rows: the watermark that incremental models compare with `>`. To the microsecond,
