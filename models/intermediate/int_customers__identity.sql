@@ -421,7 +421,7 @@ final as (
 
     select
         -- ids
-        {{ dbt.hash('email') }} as customer_key,
+        {{ person_key('email') }} as customer_key,
         identifier_type,
         identifier_value,
         email,

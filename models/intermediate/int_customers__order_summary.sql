@@ -251,7 +251,7 @@ final as (
         -- ids
         email,
         -- hashed here, once per re-derived person, rather than for every person on every run
-        {{ dbt.hash('email') }} as customer_key,
+        {{ person_key('email') }} as customer_key,
 
         -- counts
         cast(valid_orders as {{ dbt.type_bigint() }}) as valid_orders,

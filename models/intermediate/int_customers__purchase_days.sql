@@ -21,7 +21,7 @@ final as (
 
     select
         -- ids
-        {{ dbt.hash('email') }} as customer_key,
+        {{ person_key('email') }} as customer_key,
         email,
         purchase_day_number,
 

@@ -203,7 +203,7 @@ final as (
         email,
         -- every person_email of int_sessions__attributed is an email of the identity map, whose customer_key
         -- is the same hash; hashed here, once per re-derived person
-        {{ dbt.hash('email') }} as customer_key,
+        {{ person_key('email') }} as customer_key,
 
         -- counts
         cast(sessions as {{ dbt.type_bigint() }}) as sessions,

@@ -25,7 +25,7 @@ final as (
     select
         -- ids
         order_id,
-        {{ dbt.hash('email') }} as customer_key,
+        {{ person_key('email') }} as customer_key,
         email,
         customer_id,
 

@@ -144,7 +144,7 @@ attributed as (
     select
         sessions.*,
         case
-            when sessions.email is not null then {{ dbt.hash('sessions.email') }}
+            when sessions.email is not null then {{ person_key('sessions.email') }}
             when customer_id_owners.customer_key is not null then customer_id_owners.customer_key
             else visitor_owners.customer_key
         end as customer_key,

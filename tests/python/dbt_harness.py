@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -11,6 +12,11 @@ import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).parent / "dbt"
+
+
+def person_key(email: str) -> int:
+    """customer_key as macros/person_key.sql derives it: the first 15 hex digits of md5(email) as a number."""
+    return int(hashlib.md5(email.encode()).hexdigest()[:15], 16)  # noqa: S324
 
 
 def run_dbt(

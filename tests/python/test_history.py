@@ -15,23 +15,18 @@ Fixture tests/python/fixtures/history_raw, worked out by hand (docs/lifecycle-de
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import shutil
 
 import duckdb
 import pytest
 from conftest import FIXTURES
-from dbt_harness import compiled_sql, query, run_dbt
+from dbt_harness import compiled_sql, person_key, query, run_dbt
 
 RAW = FIXTURES / "history_raw"
 JAN25, FEB3, FEB6 = dt.date(2024, 1, 25), dt.date(2024, 2, 3), dt.date(2024, 2, 6)
 
 
-def key(email: str) -> str:
-    return hashlib.md5(email.encode()).hexdigest()
-
-
-ALICE, BOB, CAROL = key("alice@example.com"), key("bob@example.com"), key("carol@example.com")
+ALICE, BOB, CAROL = person_key("alice@example.com"), person_key("bob@example.com"), person_key("carol@example.com")
 
 
 # alice repeat → at_risk → repeat, bob new from Feb 3, carol a prospect throughout
@@ -68,20 +63,26 @@ def three_dates(tmp_path_factory):
     return database
 
 
+THREE_DATE_HISTORY = sorted(
+    [
+        (JAN25, ALICE, "repeat"),
+        (JAN25, CAROL, "prospect"),
+        (FEB3, ALICE, "at_risk"),
+        (FEB3, BOB, "new"),
+        (FEB3, CAROL, "prospect"),
+        (FEB6, ALICE, "repeat"),
+        (FEB6, BOB, "new"),
+        (FEB6, CAROL, "prospect"),
+    ]
+)
+
+
+def history(database) -> list[tuple]:
+    return sorted(query(database, "select as_of_date, customer_key, lifecycle_stage from marts.customer_stage_history"))
+
+
 def test_history_has_one_row_per_person_and_date(three_dates):
-    rows = query(three_dates, "select as_of_date, customer_key, lifecycle_stage from marts.customer_stage_history")
-    assert sorted(rows) == sorted(
-        [
-            (JAN25, ALICE, "repeat"),
-            (JAN25, CAROL, "prospect"),
-            (FEB3, ALICE, "at_risk"),
-            (FEB3, BOB, "new"),
-            (FEB3, CAROL, "prospect"),
-            (FEB6, ALICE, "repeat"),
-            (FEB6, BOB, "new"),
-            (FEB6, CAROL, "prospect"),
-        ]
-    )
+    assert history(three_dates) == THREE_DATE_HISTORY
 
 
 def test_transitions_between_consecutive_dates(three_dates):
@@ -110,13 +111,13 @@ def test_rerunning_a_date_replaces_it_and_full_refresh_keeps_history(tmp_path):
     # As of Feb 3 again: only earlier dates count, so alice moved from repeat on Feb 3 (Feb 6 is ignored).
     assert query(
         database,
-        f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = '{ALICE}'",
+        f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = {ALICE}",
     ) == [("repeat", FEB3)]
     build(database, FEB6, "--full-refresh")
     assert query(database, "select count(*) from marts.customer_stage_history") == [(8,)]
     assert query(
         database,
-        f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = '{ALICE}'",
+        f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = {ALICE}",
     ) == [("at_risk", FEB6)]
 
 
@@ -171,6 +172,33 @@ def test_forgetting_old_dates_leaves_the_next_nightly_run_unchanged(tmp_path):
     assert (CAROL, "prospect", None, JAN25) in query(pruned, lifecycle)
     assert "customer_stage_history" not in compiled_stage_changes(pruned)
     assert transitions(pruned) == transitions(kept) == THREE_DATE_TRANSITIONS
+
+
+def test_full_refresh_converts_a_history_keyed_by_md5_text(tmp_path):
+    """A warehouse built before customer_key was a bigint holds md5 text in the stage history, which a
+    --full-refresh keeps: its pre-hook converts the stored keys to the same numbers, and the run is the same as
+    on a warehouse that always had them."""
+    database = tmp_path / "warehouse.duckdb"
+    for as_of in (JAN25, FEB3):
+        build(database, as_of)
+    with duckdb.connect(str(database)) as con:
+        columns = [row[0] for row in con.execute("describe marts.customer_stage_history").fetchall()]
+        con.execute(
+            "create temp table md5_keyed as select history.* replace (md5(persons.email) as customer_key)"
+            " from marts.customer_stage_history as history"
+            " inner join intermediate.int_customers__identity as persons"
+            " on history.customer_key = persons.customer_key and persons.identifier_type = 'email'"
+        )
+        con.execute("drop table marts.customer_stage_history")
+        con.execute(f"create table marts.customer_stage_history as select {', '.join(columns)} from md5_keyed")
+    assert query(database, "select distinct typeof(customer_key) from marts.customer_stage_history") == [("VARCHAR",)]
+    build(database, FEB6, "--full-refresh")
+    assert query(database, "select distinct typeof(customer_key) from marts.customer_stage_history") == [("BIGINT",)]
+    assert history(database) == THREE_DATE_HISTORY
+    assert transitions(database) == THREE_DATE_TRANSITIONS
+    assert sorted(
+        query(database, "select customer_key, previous_stage, stage_changed_on from marts.customer_lifecycle")
+    ) == sorted([(ALICE, "at_risk", FEB6), (BOB, None, FEB3), (CAROL, None, JAN25)])
 
 
 @pytest.mark.parametrize(

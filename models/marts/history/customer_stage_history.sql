@@ -5,6 +5,7 @@
         unique_key='as_of_date',
         on_schema_change='fail',
         full_refresh=false,
+        pre_hook="{{ convert_stored_person_keys(this) }}",
         post_hook="{{ forget_old_stage_history(ref('int_lifecycle__as_of_date')) }}",
     )
 }}
