@@ -564,16 +564,16 @@ def peer_child(raw_dir: Path, out_path: Path, result_path: Path) -> None:
 
 
 def compare_with_peer(database: Path, peer_path: Path) -> dict:
-    """Join lifetimes' summary to marts.customer_lifecycle on the person key of the email; count mismatches."""
+    """Join lifetimes' summary, by email through the identity map, to marts.customer_lifecycle; count mismatches."""
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
         [row] = con.execute(
             f"""
-            with peer as (
-                select cast('0x' || substr(md5(email), 1, 15) as bigint) as customer_key, *
-                from read_parquet('{peer_path}')
+            with persons as (
+                select email, customer_key from intermediate.int_customers__identity where identifier_type = 'email'
             ),
+            peer as (select * from read_parquet('{peer_path}') left join persons using (email)),
             ours as (select * from marts.customer_lifecycle where frequency is not null)
             select
                 (select count(*) from peer) as peer_rows,

@@ -250,7 +250,7 @@ final as (
     select
         -- ids
         email,
-        -- hashed here, once per re-derived person, rather than for every person on every run
+        -- derived here, once per re-derived person, rather than for every person on every run
         {{ person_key('email') }} as customer_key,
 
         -- counts

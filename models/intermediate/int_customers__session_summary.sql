@@ -202,7 +202,7 @@ final as (
         -- ids
         email,
         -- every person_email of int_sessions__attributed is an email of the identity map, whose customer_key
-        -- is the same hash; hashed here, once per re-derived person
+        -- is the same person_key; derived here, once per re-derived person
         {{ person_key('email') }} as customer_key,
 
         -- counts
