@@ -39,13 +39,13 @@
            loaded: only the new files are read (the list of their names, made at compile time from the folder
            and the stored _source_file values, is a filter that DuckDB pushes into the file reader),
            and the group's other rows are taken from the stored table (stored_raw_text below), not from the
-           old files;
-      2. has a stored row dated within `incremental_lookback_days` before the newest usable timestamp stored
-         (the recent window is always re-derived; new rows in it are already caught by 1), or
-      3. has a row quarantined for a timestamp in the future: the verdict depends on the run's clock.
-    `timestamp_column` is the typed timestamp column of the model the lookback compares; `cleaned_columns` maps
-    a raw column to its cleaned column where the names differ. -#}
-{% macro rows_to_process(keyed_cte, timestamp_column, dataset, raw_columns, cleaned_columns={}) -%}
+           old files; or
+      2. has a row quarantined for a timestamp in the future: the verdict depends on the run's clock.
+    Nothing else can change a group's rows (README "Incremental refresh and history"), so no recent window is
+    re-derived "to be safe": it would re-derive unchanged rows and, through their new loaded_at, make every
+    incremental model downstream process them again. `cleaned_columns` maps a raw column to its cleaned column
+    where the names differ. -#}
+{% macro rows_to_process(keyed_cte, dataset, raw_columns, cleaned_columns={}) -%}
     {%- if not is_incremental() %}
         select * from {{ keyed_cte }}
     {%- else -%}
@@ -69,7 +69,7 @@
 
             union all
 
-            {{ _stored_groups_to_recheck(timestamp_column) }}
+            {{ _stored_groups_with_future_rows() }}
         {%- endset %}
         -- rows of the files not loaded before
         select {{ (raw_columns + bookkeeping) | join(', ') }}
@@ -124,7 +124,7 @@
 
             union all
 
-            {{ _stored_groups_to_recheck(timestamp_column) }}
+            {{ _stored_groups_with_future_rows() }}
         )
         {%- endif -%}
     {%- endif %}
@@ -149,19 +149,9 @@
     )
 {%- endmacro %}
 
-{#- Dedup groups re-derived on every incremental run whatever the raw data says (rules 2 and 3 above). -#}
-{% macro _stored_groups_to_recheck(timestamp_column) -%}
+{#- Dedup groups re-derived on every incremental run whatever the raw data says (rule 2 above). -#}
+{% macro _stored_groups_with_future_rows() -%}
     select dedup_key
-            from {{ this }}
-            where {{ timestamp_column }} >= (
-                select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days') | int, 'max(' ~ timestamp_column ~ ')') }}
-                from {{ this }}
-                where quarantine_reason is null
-            )
-
-            union all
-
-            select dedup_key
             from {{ this }}
             where quarantine_reason like 'future%'
 {%- endmacro %}

@@ -150,7 +150,7 @@ def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
     def day(n: int) -> dt.date:
         return start + dt.timedelta(days=n)
 
-    # Late-arriving order: placed on day 1, first exported on day 8 (outside the 3-day lookback).
+    # Late-arriving order: placed on day 1, first exported on day 8 (a week late).
     history.add(
         "orders",
         day(8),
@@ -161,7 +161,7 @@ def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
         status="completed",
         amount="42.00",
     )
-    # Late-arriving order inside the lookback: placed on day 6, exported on day 8.
+    # Late-arriving order: placed on day 6, exported on day 8.
     history.add(
         "orders",
         day(8),
@@ -236,8 +236,8 @@ def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
         source="checkout",
         unsubscribed_at=None,
     )
-    # Identity stitching that changes old sessions (int_sessions__attributed re-attributes them; both sessions lie
-    # before the staging lookback of the run that changes their person, so staging does not touch them):
+    # Identity stitching that changes old sessions (int_sessions__attributed re-attributes them; staging does not
+    # touch them in the run that changes their person):
     # - visitor vstitch browses anonymously on days 1 and 3 and only identifies (logs in) on day 7;
     browsing = {"customer_id": None, "ended_at": None, "device": "app", "channel": "organic", "order_id": None}
     browsing |= {"page_views": "2", "cart_adds": "0", "cart_value": ""}
@@ -281,8 +281,8 @@ def add_awkward_cases(history: RawHistory, start: dt.date) -> None:
 
 
 def add_orders_leaving_a_person(history: RawHistory, day) -> None:
-    """Orders that leave a person long after they were placed (outside the staging lookback of the run that
-    changes them): int_customers__order_summary must re-derive the person, or delete them when nothing is left."""
+    """Orders that leave a person long after they were placed (the run that changes them re-derives only their
+    own id group): int_customers__order_summary must re-derive the person, or delete them when nothing is left."""
     placed = {"customer_id": None, "status": "completed", "amount": "30.00"}
     # The email of solo.buyer@'s only order is corrected in place on day 9 to another person. In the single-file
     # export the old row is simply gone; in a folder the edit is a new row and the old one becomes its duplicate.
@@ -306,7 +306,7 @@ def add_identity_cases(history: RawHistory, start: dt.date) -> None:
     session = {"ended_at": None, "device": "app", "channel": "organic", "page_views": "1", "cart_adds": "0"}
     session |= {"cart_value": "0", "order_id": None}
     # cx1 is first seen with owner.b; a late order shows owner.a earlier. The visitor vx1, known only through a
-    # session carrying cx1 (no email, outside the lookback), must follow the new owner.
+    # session carrying cx1 (no email, not restaged), must follow the new owner.
     history.add(
         "orders",
         day(3),

@@ -218,7 +218,7 @@ def test_late_rows_status_changes_and_duplicates_are_applied(sliced_runs):
     ]
 
 
-def test_a_normal_run_only_reprocesses_changed_and_recent_ids(sliced_runs):
+def test_a_normal_run_only_reprocesses_changed_ids(sliced_runs):
     database = sliced_runs["incremental"]
     [(latest,)] = query(database, "select max(loaded_at) from staging.base_shop__orders")
     reprocessed = {
@@ -229,21 +229,21 @@ def test_a_normal_run_only_reprocesses_changed_and_recent_ids(sliced_runs):
         )
     }
     all_ids = {order_id for (order_id,) in query(database, "select order_id from staging.base_shop__orders")}
-    # The last export (day 9) edited edit1, moved1 and voided1 and duplicated dup1, all dated long before the
-    # lookback window.
+    # The last export (day 9) edited edit1, moved1 and voided1 and duplicated dup1, all dated days before it.
     edited = {"edit1", "dup1", "moved1", "voided1"}
     assert edited <= reprocessed
-    # Every other reprocessed id is in the window (dated on or after day 6 = newest stored day 8 minus 3 days)
-    # or was quarantined as dated in the future.
-    recent = {
+    # Every other reprocessed id has a row dated on the last export's day or was quarantined as dated in the
+    # future: no recent window is re-derived (late2, placed on day 6 and exported on day 8, is left alone).
+    new_or_future = {
         order_id
         for (order_id,) in query(
             database,
-            "select order_id from staging.base_shop__orders where ordered_at >= '2024-03-06 00:00:00' "
+            "select order_id from staging.base_shop__orders where ordered_at >= '2024-03-10 00:00:00' "
             "or quarantine_reason like 'future%'",
         )
     }
-    assert reprocessed - edited <= recent
+    assert reprocessed - edited <= new_or_future
+    assert "late2" not in reprocessed
     # ...and the older ids kept the load time of an earlier run.
     assert len(all_ids - reprocessed - {None}) >= 20
 
@@ -495,8 +495,8 @@ def test_a_folder_run_rederives_only_the_persons_of_restaged_orders(folder_runs)
         )
     }
     # The last run's new orders are all on its last day, so nothing else entered the as-of window: exactly the
-    # persons with an order row staged by that run are re-derived (staging re-derives the ids of the new file and
-    # of its lookback window), and every other person keeps the row of an earlier run.
+    # persons with an order row staged by that run are re-derived (staging re-derives the ids of the new file),
+    # and every other person keeps the row of an earlier run.
     restaged = {
         email
         for (email,) in query(

@@ -39,7 +39,7 @@ keyed as (
 -- stored once: it is small, costly to find and used twice.
 in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'occurred_at', 'email_events', raw_columns) }}
+    {{ rows_to_process('keyed', 'email_events', raw_columns) }}
 
 ),
 

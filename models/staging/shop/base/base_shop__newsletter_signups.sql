@@ -39,7 +39,7 @@ keyed as (
 -- stored once: it is small, costly to find and used twice.
 in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'signed_up_at', 'newsletter_signups', raw_columns, {'source': 'signup_source'}) }}
+    {{ rows_to_process('keyed', 'newsletter_signups', raw_columns, {'source': 'signup_source'}) }}
 
 ),
 

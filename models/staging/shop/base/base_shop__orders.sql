@@ -40,7 +40,7 @@ keyed as (
 -- stored once: it is small, costly to find and used twice.
 in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'ordered_at', 'orders', raw_columns) }}
+    {{ rows_to_process('keyed', 'orders', raw_columns) }}
 
 ),
 

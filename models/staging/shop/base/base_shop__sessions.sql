@@ -42,7 +42,7 @@ keyed as (
 -- stored once: it is small, costly to find and used twice.
 in_scope as {{ cte_storage(is_incremental()) }} (
 
-    {{ rows_to_process('keyed', 'started_at', 'sessions', raw_columns, {'ended_at': 'ended_at_or_null'}) }}
+    {{ rows_to_process('keyed', 'sessions', raw_columns, {'ended_at': 'ended_at_or_null'}) }}
 
 ),
 
