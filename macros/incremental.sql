@@ -152,8 +152,8 @@
 {#- Dedup groups re-derived on every incremental run whatever the raw data says (rule 2 above). -#}
 {% macro _stored_groups_with_future_rows() -%}
     select dedup_key
-            from {{ this }}
-            where quarantine_reason like 'future%'
+    from {{ this }}
+    where quarantine_reason like 'future%'
 {%- endmacro %}
 
 {#- The raw text of a stored base row's column. Only rows with a defect keep their raw text (raw_<column>):
