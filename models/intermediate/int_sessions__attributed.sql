@@ -40,7 +40,8 @@ identity as {{ inline_cte() }} (
 
 ),
 
-customer_id_owners as (
+-- Inlined too: an incremental run reads the owners twice, the wide pass needs their emails, the narrow one not.
+customer_id_owners as {{ inline_cte() }} (
 
     select
         identifier_value as customer_id,
@@ -51,7 +52,7 @@ customer_id_owners as (
 
 ),
 
-visitor_owners as (
+visitor_owners as {{ inline_cte() }} (
 
     select
         identifier_value as visitor_id,
@@ -73,8 +74,43 @@ changed_sessions as (
 ),
 
 -- Every other stored session without its own email: its person comes from the identity map, which may have
--- changed (a visitor identified since, an earlier sighting of a customer_id arrived). It is attributed again
--- below and written only if the result differs from the stored one.
+-- changed (a visitor identified since, an earlier sighting of a customer_id arrived). Attributed again here with
+-- the ids and keys alone: carrying every column of ~14M stored sessions through the joins cost memory, and
+-- when a concurrent model held the rest of the cap the joins spilled all of it to disk (10M: ~6 s became ~15 s).
+stored_reattributed as (
+
+    select
+        stored.session_id,
+        stored.customer_key as stored_customer_key,
+        stored.attributed_by as stored_attributed_by,
+        coalesce(customer_id_owners.customer_key, visitor_owners.customer_key) as customer_key,
+        case
+            when customer_id_owners.customer_key is not null then 'customer_id'
+            when visitor_owners.customer_key is not null then 'visitor_id'
+        end as attributed_by
+    from {{ this }} as stored
+    left join customer_id_owners
+        on stored.customer_id = customer_id_owners.customer_id
+    left join visitor_owners
+        on stored.visitor_id = visitor_owners.visitor_id
+    where
+        stored.attributed_by is distinct from 'email'
+        and stored.session_id not in (select changed_sessions.session_id from changed_sessions)
+
+),
+
+-- The key is derived from the person's email, so an unchanged key means an unchanged email.
+reattributed_session_ids as (
+
+    select stored_reattributed.session_id
+    from stored_reattributed
+    where
+        stored_reattributed.customer_key is distinct from stored_reattributed.stored_customer_key
+        or stored_reattributed.attributed_by is distinct from stored_reattributed.stored_attributed_by
+
+),
+
+-- Those whose person changed, with all their columns, to be attributed below like the changed sessions.
 stored_without_email as (
 
     select
@@ -95,16 +131,14 @@ stored_without_email as (
         stored.attributed_by as stored_attributed_by,
         false as is_changed
     from {{ this }} as stored
-    where
-        stored.attributed_by is distinct from 'email'
-        and stored.session_id not in (select changed_sessions.session_id from changed_sessions)
+    where {{ rows_with_key_in(this, 'session_id', 'select reattributed_session_ids.session_id from reattributed_session_ids') }}
 
 ),
 
 {% endif %}
 
 -- What this run attributes: on a full build every session in the window; on an incremental run the changed
--- sessions and the stored ones without an email.
+-- sessions and the stored ones whose person changed.
 sessions as (
 
     {% if is_incremental() -%}
