@@ -83,6 +83,7 @@ stored_reattributed as (
         stored.session_id,
         stored.customer_key as stored_customer_key,
         stored.attributed_by as stored_attributed_by,
+        -- the precedence of `attributed` below (no email here): the customer_id's owner, else the visitor's
         coalesce(customer_id_owners.customer_key, visitor_owners.customer_key) as customer_key,
         case
             when customer_id_owners.customer_key is not null then 'customer_id'
