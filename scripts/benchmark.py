@@ -31,6 +31,7 @@ hand-written and kept when the report is regenerated.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -40,6 +41,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -87,6 +89,43 @@ class ChildRun:
     seconds: float
     max_rss_bytes: int
     payload: dict = field(default_factory=dict)
+    spill_bytes: int | None = None
+
+
+def spill_bytes(folder: Path) -> int:
+    """Bytes in DuckDB's temp files under `folder`: the files in its `<database>.tmp` folders (the driver's work
+    copy has its own beside it)."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.parent.name.endswith(".tmp") and path.is_file():
+                total += path.stat().st_size
+        except OSError:  # DuckDB deleted it between the listing and the stat
+            pass
+    return total
+
+
+class SpillSampler:
+    """The peak of `spill_bytes(folder)` while a child runs, sampled every `interval` seconds (a lower bound:
+    a shorter spill can fall between two samples). A query that spills to disk is slower by its writes and
+    reads, and shows nowhere in dbt's output or run_results.json."""
+
+    def __init__(self, folder: Path, interval: float = 0.2):
+        self.folder, self.interval, self.peak = folder, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="spill-sampler", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, spill_bytes(self.folder))
+
+    def __enter__(self) -> SpillSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def run_child(
@@ -95,13 +134,16 @@ def run_child(
     env: dict | None = None,
     result_path: Path | None = None,
     json_stdout: bool = False,
+    spill_dir: Path | None = None,
 ) -> ChildRun:
-    """Run one command, return its wall time, its peak RSS and its JSON result (a file, or its stdout)."""
+    """Run one command, return its wall time, its peak RSS, its JSON result (a file, or its stdout) and, with
+    `spill_dir` (the database's folder), the peak bytes DuckDB spilled to its temp files."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     if result_path is not None and result_path.exists():
         result_path.unlink()
     stdout_path = log_path.with_suffix(".stdout")
-    with log_path.open("w") as log, stdout_path.open("w") as stdout:
+    sampler = SpillSampler(spill_dir) if spill_dir is not None else contextlib.nullcontext()
+    with log_path.open("w") as log, stdout_path.open("w") as stdout, sampler:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=stdout if json_stdout else log, stderr=log)
         # wait4 (not Popen.wait) so that the child's own resource usage comes back with its exit status.
@@ -117,7 +159,8 @@ def run_child(
     elif json_stdout:
         payload = json.loads(stdout_path.read_text())
     # Linux reports ru_maxrss in KiB.
-    return ChildRun(seconds=seconds, max_rss_bytes=usage.ru_maxrss * 1024, payload=payload)
+    spilled = sampler.peak if spill_dir is not None else None
+    return ChildRun(seconds=seconds, max_rss_bytes=usage.ru_maxrss * 1024, payload=payload, spill_bytes=spilled)
 
 
 def repeated(measure, repeats: int, prepare=None) -> list[ChildRun]:
@@ -134,12 +177,15 @@ def repeated(measure, repeats: int, prepare=None) -> list[ChildRun]:
 def summarise(runs: list[ChildRun], key: str | None = None) -> dict:
     """Median seconds (of the payload's `key` when given, else the wall time), all runs, peak RSS."""
     seconds = [run.payload[key] if key else run.seconds for run in runs]
-    return {
+    summary = {
         "seconds": statistics.median(seconds),
         "runs": [round(s, 3) for s in seconds],
         "wall_seconds": statistics.median(run.seconds for run in runs),
         "max_rss_bytes": max(run.max_rss_bytes for run in runs),
     }
+    if all(run.spill_bytes is not None for run in runs):
+        summary["spill_bytes_runs"] = [run.spill_bytes for run in runs]
+    return summary
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -296,9 +342,9 @@ def build(raw_dir: Path, database: Path, work_dir: Path, full_refresh: bool, log
         # The benchmark's data is historic on purpose (a fixed end date): staleness is not an error here.
         command += ["--freshness", "warn"] if "--freshness" in driver_help() else []
         command += ["--full-refresh"] if full_refresh else []
-        return run_child(command, log_path, env, json_stdout=True)
+        return run_child(command, log_path, env, json_stdout=True, spill_dir=database.parent)
     command = dbt_command("run", *(["--full-refresh"] if full_refresh else []))
-    return run_child(command, log_path, env)
+    return run_child(command, log_path, env, spill_dir=database.parent)
 
 
 def remove_database(database: Path) -> None:
@@ -687,7 +733,9 @@ def benchmark_scale(
     if "tests" in phases:
         log("tests")
         env_full = dbt_env(full_raw, full_db, work)
-        runs = repeated(lambda: run_child(dbt_command("test"), logs / "tests.log", env_full), repeats)
+        runs = repeated(
+            lambda: run_child(dbt_command("test"), logs / "tests.log", env_full, spill_dir=full_db.parent), repeats
+        )
         result["tests"] = summarise(runs)
 
     def refresh_phase(phase: str, before: Path, after: Path, land=None) -> None:
@@ -848,6 +896,16 @@ PHASE_NAMES = {
 }
 
 
+def spill_text(spills: list[int] | None) -> str:
+    """E.g. "none", or "1.95 GiB peak, in 2 of 3 runs"; "—" where it was not sampled."""
+    if spills is None:
+        return "—"
+    spilled = [b for b in spills if b > 0]
+    if not spilled:
+        return "none"
+    return f"{gib(max(spilled))} peak, in {len(spilled)} of {len(spills)} runs"
+
+
 def scale_table(r: dict) -> list[str]:
     full, refresh, floor, peer = (seconds_of(r, k) for k in ["full_build", "refresh", "floor", "peer"])
     single = seconds_of(r, "refresh_single_file")
@@ -859,16 +917,19 @@ def scale_table(r: dict) -> list[str]:
         f"Measured {r['measured_at']} (load average {r.get('load_average_at_start', '?')} at the start on "
         f"{os.cpu_count()} cores); last day {r['last_day']}. Builds ran through {r.get('build_tool', '?')}.",
         "",
-        "| phase | seconds (median) | runs (s) | peak RSS |",
-        "|---|---:|---|---:|",
+        "| phase | seconds (median) | runs (s) | peak RSS | DuckDB spill to disk |",
+        "|---|---:|---|---:|---|",
     ]
     for phase, name in PHASE_NAMES.items():
         if phase not in r:
-            lines.append(f"| {name} | not run | | |")
+            lines.append(f"| {name} | not run | | | |")
             continue
         extra = f" (+{r[phase]['load_seconds']:.1f} s to load with pandas)" if phase == "peer" else ""
         runs = ", ".join(f"{s:.1f}" for s in r[phase]["runs"])
-        lines.append(f"| {name}{extra} | {r[phase]['seconds']:.1f} | {runs} | {gib(r[phase]['max_rss_bytes'])} |")
+        lines.append(
+            f"| {name}{extra} | {r[phase]['seconds']:.1f} | {runs} | {gib(r[phase]['max_rss_bytes'])} "
+            f"| {spill_text(r[phase].get('spill_bytes_runs'))} |"
+        )
     lines += [
         "",
         "| measure | value |",
@@ -1032,6 +1093,9 @@ def write_report(out_dir: Path, results: dict, sample: dict | None, machine: dic
         "How it is measured: each phase runs in its own child process; seconds are wall-clock (dbt's start-up "
         "included) except floor and peer, which time only their query / function call. A phase under 60 s is "
         "repeated and the median reported. Peak RSS is the child's maximum resident set size (`os.wait4`). "
+        "DuckDB spill to disk: the largest size of DuckDB's temp files beside the database (work copy included) "
+        "while a build or the tests ran, sampled every 0.2 s — a query that outgrows the memory cap writes there, "
+        "and runs slower by it. "
         "Data: scripts/generate_data.py, Parquet, clean (`--dirty-share 0`), seed 42, cached under data/bench/; "
         "each refresh starts from a build on the same data without its last day, then adds that day: as one "
         "new file in every dataset's folder (`refresh`, how an EL tool lands data) or by rewriting the single "

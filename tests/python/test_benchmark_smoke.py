@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 from dbt_harness import PROJECT_DIR
@@ -49,6 +50,11 @@ def test_every_phase_was_measured(smoke_run):
         assert smoke[f"{phase}_warm_up_seconds"] > 0, phase
         before, after = smoke[f"{phase}_database_bytes"]
         assert before > 0 and after > 0, phase
+    # Sampled for every build and the tests (the floor and the peer do not write DuckDB temp files beside it).
+    for phase in ["full_build", "tests", "refresh", "refresh_single_file"]:
+        spills = smoke[phase]["spill_bytes_runs"]
+        assert len(spills) == 1 and all(isinstance(b, int) and b >= 0 for b in spills), phase
+    assert "spill_bytes_runs" not in smoke["floor"] and "spill_bytes_runs" not in smoke["peer"]
     assert smoke["database_bytes"] > 0
     # At least one storage block (256 KiB) for the one as-of date of the full build.
     assert smoke["stage_history_bytes_per_date"] >= 256 * 1024
@@ -124,6 +130,7 @@ def test_report_and_chart_were_written(smoke_run):
         "floor",
         "peer",
         "peak RSS",
+        "DuckDB spill to disk",
         "rows per second",
         "stage history per as-of date",
     ]:
@@ -132,3 +139,42 @@ def test_report_and_chart_were_written(smoke_run):
     assert "smoke orders" in report
     chart = out_dir / "benchmarks.png"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _benchmark_module():
+    sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+    try:
+        import benchmark
+    finally:
+        sys.path.pop(0)
+    return benchmark
+
+
+def test_spill_bytes_counts_only_duckdb_temp_files(tmp_path):
+    benchmark = _benchmark_module()
+    (tmp_path / "lifecycle.duckdb").write_bytes(b"x" * 1000)
+    (tmp_path / "lifecycle.duckdb.tmp").mkdir()
+    (tmp_path / "lifecycle.duckdb.tmp" / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"x" * 3000)
+    work = tmp_path / ".lifecycle.duckdb.work" / "lifecycle.duckdb.tmp"
+    work.mkdir(parents=True)
+    (work / "duckdb_temp_storage_S128K-0.tmp").write_bytes(b"x" * 500)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "run.tmp").write_bytes(b"x" * 100)
+    assert benchmark.spill_bytes(tmp_path) == 3500
+    assert benchmark.spill_text(None) == "—"
+    assert benchmark.spill_text([0, 0]) == "none"
+    assert benchmark.spill_text([0, 2 * 1024**3, 1024**3]) == "2.00 GiB peak, in 2 of 3 runs"
+
+
+def test_spill_sampler_keeps_the_peak_of_a_file_that_is_gone_again(tmp_path):
+    benchmark = _benchmark_module()
+    temp_dir = tmp_path / "lifecycle.duckdb.tmp"
+    temp_dir.mkdir()
+    spill = temp_dir / "duckdb_temp_storage_DEFAULT-0.tmp"
+    with benchmark.SpillSampler(tmp_path, interval=0.01) as sampler:
+        spill.write_bytes(b"x" * 4096)
+        deadline = time.monotonic() + 5
+        while sampler.peak < 4096 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        spill.unlink()
+    assert sampler.peak == 4096
