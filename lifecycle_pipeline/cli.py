@@ -19,7 +19,7 @@ import duckdb
 from . import PROJECT_DIR, freshness, publish, report
 from . import checks as output_checks
 from . import summary as run_summary
-from .dbt_step import DbtRun, Progress, run_dbt
+from .dbt_step import DbtRun, Progress, run_dbt, threads_for
 from .errors import EXIT_CODES_HELP, EXIT_OK, EXIT_UNEXPECTED, InputError, PipelineError, ValidationFailure
 from .inputs import check_raw_dir, parse_as_of, parse_as_of_range
 
@@ -224,6 +224,9 @@ def phase_build(run: Run) -> None:
             label += f" ({number + 1} of {len(run.as_of_dates)})"
         run.log(f"dbt build{label} into work copy {run.work}")
         progress = Progress(enabled=not run.args.quiet)
+        # every model rebuilt from all raw rows: --full-refresh, or nothing published yet
+        from_scratch = number == 0 and (run.args.full_refresh or not run.database.is_file())
+        threads = threads_for(from_scratch)
         dbt_run = DbtRun(
             database=run.work,
             raw_dir=run.raw_dir,
@@ -233,9 +236,11 @@ def phase_build(run: Run) -> None:
             skip_tests=run.args.skip_tests,
             # the first build rebuilds everything; the later dates of a range reuse it incrementally
             full_refresh=run.args.full_refresh and number == 0,
+            threads=threads,
         )
         run_dbt(dbt_run, progress)
-        run.log(f"dbt done: {progress.done} models, tests and other nodes finished")
+        run.summary.setdefault("dbt_threads", []).append(progress.threads)
+        run.log(f"dbt done: {progress.done} models, tests and other nodes finished on {progress.threads} thread(s)")
 
 
 def phase_validate(run: Run, con: duckdb.DuckDBPyConnection) -> None:

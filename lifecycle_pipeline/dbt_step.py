@@ -1,8 +1,8 @@
 """Run dbt in-process with dbt's programmatic API (`dbtRunner`) and show live progress.
 
 dbt's own console output is switched off (`--log-level none`; the full debug log still goes to the log
-file); the driver listens to dbt's structured events instead: `ConcurrencyLine` gives the number of nodes,
-`NodeStart` / `NodeFinished` the progress, `RunResultError` the messages of failed nodes.
+file); the driver listens to dbt's structured events instead: `ConcurrencyLine` gives the number of nodes and
+threads, `NodeStart` / `NodeFinished` the progress, `RunResultError` the messages of failed nodes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -36,6 +37,8 @@ class DbtRun:
     select: str | None = None
     full_refresh: bool = False
     skip_tests: bool = False
+    # None keeps the profile's threads (LIFECYCLE_THREADS, default 2)
+    threads: int | None = None
     extra_vars: dict = field(default_factory=dict)
 
     def args(self) -> list[str]:
@@ -49,12 +52,27 @@ class DbtRun:
             args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
         if self.full_refresh:
             args.append("--full-refresh")
+        if self.threads is not None:
+            args += ["--threads", str(self.threads)]
         dbt_vars = dict(self.extra_vars)
         if self.as_of:
             dbt_vars["as_of_date"] = self.as_of
         if dbt_vars:
             args += ["--vars", repr(dbt_vars)]
         return args
+
+
+def threads_for(from_scratch: bool, environ: Mapping[str, str] = os.environ) -> int | None:
+    """dbt threads for a build: one for a build from scratch unless LIFECYCLE_THREADS is set, else the profile's.
+
+    Two full-size models at once share DuckDB's cores and its memory cap. At 10M orders the session attribution,
+    running beside another model, spilled 5-7 GB to disk in most full builds (66 s instead of 25 s); on one thread
+    it never did and the build was as fast as the two-thread builds without a spill (docs/benchmarks.md,
+    "thirteenth round"). Incremental runs are many smaller models and gain from the second thread.
+    """
+    if from_scratch and not environ.get("LIFECYCLE_THREADS"):
+        return 1
+    return None
 
 
 class Progress:
@@ -66,6 +84,7 @@ class Progress:
         self.interactive = stream.isatty() if interactive is None else interactive
         self.started = time.monotonic()
         self.total = 0
+        self.threads: int | None = None
         self.done = 0
         self.finished: set[str] = set()
         self.running: dict[str, str] = {}
@@ -85,6 +104,7 @@ class Progress:
         with self._lock:
             if name == "ConcurrencyLine":
                 self.total = event.data.node_count
+                self.threads = event.data.num_threads
             elif name in ("NodeStart", "NodeFinished") and event.data.node_info.resource_type in UNCOUNTED:
                 return
             elif name == "NodeStart":

@@ -723,6 +723,7 @@ def benchmark_scale(
     )
     result["full_build"] = summarise(runs)
     result["full_build"]["driver_phases"] = runs[-1].payload.get("phases")
+    result["full_build"]["dbt_threads"] = runs[-1].payload.get("dbt_threads")
     result["slowest_models"] = slowest_models(work)
     result["full_build_node_types"] = built_node_types(work)
     result["database_bytes"] = file_size(full_db)
@@ -767,6 +768,7 @@ def benchmark_scale(
         )
         result[phase] = summarise(runs)
         result[phase]["driver_phases"] = runs[-1].payload.get("phases")
+        result[phase]["dbt_threads"] = runs[-1].payload.get("dbt_threads")
         result[f"{phase}_slowest_models"] = slowest_models(work)
         result[f"{phase}_node_types"] = built_node_types(work)
         result[f"{phase}_stage_counts"] = stage_counts(refresh_db)
@@ -977,6 +979,13 @@ def scale_table(r: dict) -> list[str]:
     if driver:
         lines.append("Driver phases of the last full build (s): " + ", ".join(f"{k} {v}" for k, v in driver.items()))
         lines.append("")
+    # The driver runs a build from scratch on one thread, a normal run on the profile's (dbt_step.threads_for).
+    builds = {"full_build": "full build", "refresh": "refresh", "refresh_single_file": "single-file refresh"}
+    threads = [
+        f"{name} {r[phase]['dbt_threads'][0]}" for phase, name in builds.items() if r.get(phase, {}).get("dbt_threads")
+    ]
+    if threads:
+        lines += ["dbt threads of the driver's builds: " + ", ".join(threads) + ".", ""]
     if r.get("pipeline_stage_counts"):
         counts = r["pipeline_stage_counts"]
         lines += ["Stage counts: " + ", ".join(f"{s} {counts.get(s, 0):,}" for s in STAGES) + ".", ""]

@@ -48,6 +48,7 @@ def run_driver(*args: str, work: Path) -> subprocess.CompletedProcess:
     }
     env.pop("LIFECYCLE_DUCKDB_PATH", None)
     env.pop("LIFECYCLE_RAW_DIR", None)
+    env.pop("LIFECYCLE_THREADS", None)  # the driver chooses (one thread for a build from scratch)
     return subprocess.run(
         [sys.executable, str(DRIVER), *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900
     )
@@ -182,6 +183,7 @@ def test_quarantine_share_breach_fails_validation_and_publishes_nothing(built):
     summary = json.loads(result.stdout)
     failed = [check["check"] for check in summary["checks"] if not check["ok"]]
     assert failed == ["quarantine share (orders)"]
+    assert summary["dbt_threads"] == [2]  # a database was published: an incremental run, the profile's threads
     # The run built a different as-of date, but nothing of it was published.
     assert marts_digest(database) == before
 
@@ -207,6 +209,8 @@ def test_summary_reports_the_run(built):
     assert summary["audiences"]["abandoned_cart"] == 2
     assert summary["audiences"]["first_purchase"] == 6
     assert set(summary["phases"]) == {"inputs", "work_copy", "dbt", "validate", "publish"}
+    # nothing was published before: a build from scratch, on one thread (profile: 2)
+    assert summary["dbt_threads"] == [1]
     assert all(check["ok"] for check in summary["checks"])
     assert summary["outputs"]["database"] == str(built["database"])
 
