@@ -21,7 +21,7 @@ from . import checks as output_checks
 from . import summary as run_summary
 from .dbt_step import DbtRun, Progress, run_dbt, threads_for
 from .errors import EXIT_CODES_HELP, EXIT_OK, EXIT_UNEXPECTED, InputError, PipelineError, ValidationFailure
-from .inputs import check_raw_dir, parse_as_of, parse_as_of_range
+from .inputs import check_raw_dir, parse_as_of, parse_as_of_range, raw_bytes
 
 DEFAULT_RAW_DIR = PROJECT_DIR / "data" / "sample"
 DEFAULT_GENERATED_DIR = PROJECT_DIR / "data" / "generated"
@@ -143,6 +143,7 @@ class Run:
     phases: dict[str, float] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     work: Path | None = None
+    raw_bytes: int = 0
 
     def log(self, message: str) -> None:
         if not self.args.quiet:
@@ -182,6 +183,7 @@ def phase_generate(run: Run) -> None:
 
 def phase_inputs(run: Run) -> None:
     files = check_raw_dir(run.raw_dir, os.environ.get("LIFECYCLE_RAW_FORMAT", "auto"))
+    run.raw_bytes = raw_bytes(files)
     run.log("inputs ok: " + ", ".join(f.path.name for f in files))
     check_freshness(run)
 
@@ -226,7 +228,7 @@ def phase_build(run: Run) -> None:
         progress = Progress(enabled=not run.args.quiet)
         # every model rebuilt from all raw rows: --full-refresh, or nothing published yet
         from_scratch = number == 0 and (run.args.full_refresh or not run.database.is_file())
-        threads = threads_for(from_scratch)
+        threads = threads_for(from_scratch, run.raw_bytes)
         dbt_run = DbtRun(
             database=run.work,
             raw_dir=run.raw_dir,

@@ -159,6 +159,11 @@ def check_raw_dir(raw_dir: Path, raw_format: str = "auto") -> list[RawFile]:
     return found
 
 
+def raw_bytes(raw_files: list[RawFile]) -> int:
+    """Total size of the raw files on disk."""
+    return sum(file.stat().st_size for raw in raw_files for file in (raw.files or (raw.path,)))
+
+
 def _check_dataset(
     raw_dir: Path, dataset: str, required: list[str], raw_format: str, con: duckdb.DuckDBPyConnection
 ) -> RawFile:

@@ -979,7 +979,7 @@ def scale_table(r: dict) -> list[str]:
     if driver:
         lines.append("Driver phases of the last full build (s): " + ", ".join(f"{k} {v}" for k, v in driver.items()))
         lines.append("")
-    # The driver runs a build from scratch on one thread, a normal run on the profile's (dbt_step.threads_for).
+    # The driver runs a build from scratch of a large input on one thread, others on the profile's (threads_for).
     builds = {"full_build": "full build", "refresh": "refresh", "refresh_single_file": "single-file refresh"}
     threads = [
         f"{name} {r[phase]['dbt_threads'][0]}" for phase, name in builds.items() if r.get(phase, {}).get("dbt_threads")

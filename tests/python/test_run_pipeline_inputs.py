@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lifecycle_pipeline.errors import InputError  # noqa: E402
-from lifecycle_pipeline.inputs import check_raw_dir, parse_as_of, required_columns  # noqa: E402
+from lifecycle_pipeline.inputs import check_raw_dir, parse_as_of, raw_bytes, required_columns  # noqa: E402
 
 
 def test_required_columns_come_from_the_source_definition():
@@ -95,6 +95,15 @@ def test_a_dataset_may_be_a_folder_of_files(tmp_path):
     assert orders.path == folder
     assert [f.name for f in orders.files] == ["2024-03-01.csv", "2024-03-02.csv"]
     assert "coupon" in orders.columns
+
+
+def test_raw_bytes_counts_single_files_and_every_file_of_a_folder(tmp_path):
+    raw = _minimal_raw(tmp_path / "raw")
+    header = ",".join(required_columns()["orders"])
+    folder = _folder(raw, "orders", {"2024-03-01.csv": header, "2024-03-02.csv": header})
+    (folder / "_SUCCESS").write_text("marker, not data")  # not a raw file: not counted
+    expected = sum(p.stat().st_size for p in raw.glob("*.csv")) + 2 * (len(header) + 1)
+    assert raw_bytes(check_raw_dir(raw)) == expected
 
 
 def test_every_file_of_a_folder_needs_every_required_column(tmp_path):
