@@ -68,15 +68,10 @@ ONE_THREAD_FROM_RAW_BYTES = 512 * 2**20
 
 
 def threads_for(from_scratch: bool, raw_bytes: int, environ: Mapping[str, str] = os.environ) -> int | None:
-    """dbt threads for a build: one for a build from scratch of a large input unless LIFECYCLE_THREADS is set;
-    otherwise None, the profile's (LIFECYCLE_THREADS, default 2).
-
-    Two full-size models at once share DuckDB's cores and its memory cap. At 10M orders the session attribution,
-    running beside another model, spilled 5-7 GB to disk in two of three full builds (66 s instead of 24 s); on one
-    thread it never did, and the build took as long as the two-thread build without a spill. On small inputs the
-    second thread wins (the sample's build with its tests: 8.8 s on two threads, 12.1 s on one), and so it does
-    for normal runs, many medium models (10M refresh: dbt 39.5 s on two, 42.2 s on one).
-    """
+    """dbt threads for a build: 1 for a build from scratch of a large input unless LIFECYCLE_THREADS is set, else None
+    (the profile's). Two full-size models at once split DuckDB's cores and memory cap, and at 10M orders the session
+    attribution then spilled to disk; smaller builds and normal runs gain from the second thread (docs/driver.md
+    "dbt threads")."""
     if from_scratch and raw_bytes >= ONE_THREAD_FROM_RAW_BYTES and not environ.get("LIFECYCLE_THREADS"):
         return 1
     return None
