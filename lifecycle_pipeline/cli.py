@@ -145,6 +145,11 @@ class Run:
     work: Path | None = None
     raw_bytes: int = 0
 
+    @property
+    def builds_on_published(self) -> bool:
+        """A normal run on an existing warehouse; otherwise every model is rebuilt from all raw rows."""
+        return self.database.is_file() and not self.args.full_refresh
+
     def log(self, message: str) -> None:
         if not self.args.quiet:
             print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
@@ -201,7 +206,7 @@ def check_freshness(run: Run) -> None:
     if mode == "off":
         return
     # A normal run on an existing warehouse: folders have only their new files parsed (docs/driver.md).
-    published = run.database if run.database.is_file() and not run.args.full_refresh else None
+    published = run.database if run.builds_on_published else None
     results = freshness.check(run.raw_dir, run.args.target, published)
     if results is None:
         run.log("freshness not checked: dbt source freshness could not run (the build will show why)")
@@ -226,8 +231,7 @@ def phase_build(run: Run) -> None:
             label += f" ({number + 1} of {len(run.as_of_dates)})"
         run.log(f"dbt build{label} into work copy {run.work}")
         progress = Progress(enabled=not run.args.quiet)
-        # every model rebuilt from all raw rows: --full-refresh, or nothing published yet
-        from_scratch = number == 0 and (run.args.full_refresh or not run.database.is_file())
+        from_scratch = number == 0 and not run.builds_on_published  # later dates of a range build on the first
         threads = threads_for(from_scratch, run.raw_bytes)
         dbt_run = DbtRun(
             database=run.work,
