@@ -7,6 +7,8 @@ then measures, each phase in its own child process:
   tests       the dbt tests on that build, timed separately
   refresh     one more day of data landed as a new file in each dataset's folder, then the normal
               (incremental) build; one untimed run first, so the timed ones start with dbt's parse warm
+  refresh_with_tests  the same night with its dbt tests, as the driver runs it by default (`dbt build`);
+              timed on the same base build as `refresh`, after it
   refresh_single_file  the same day appended to the one-file-per-dataset layout (every file rewritten)
   floor       a hand-written DuckDB script computing the core of customer_lifecycle straight from the raw
               files; its stage counts must equal the pipeline's
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -56,7 +59,7 @@ DATASETS = {
     "newsletter_signups": "signed_up_at",
     "email_events": "occurred_at",
 }
-PHASES = ["full_build", "tests", "refresh", "refresh_single_file", "floor", "peer"]
+PHASES = ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file", "floor", "peer"]
 # In the "before" folder beside NAME.parquet (all rows but the last day's): that day's rows.
 LAST_DAY_SUFFIX = ".last_day.parquet"
 STAGES = ["prospect", "new", "repeat", "at_risk", "lapsed"]
@@ -329,8 +332,11 @@ def driver_supports_selection() -> bool:
     return all(option in driver_help() for option in ["--full-refresh", "--skip-tests", "--json"])
 
 
-def build(raw_dir: Path, database: Path, work_dir: Path, full_refresh: bool, log_path: Path) -> ChildRun:
-    """The build of every model, tests excluded (they are timed on their own): full refresh or normal.
+def build(
+    raw_dir: Path, database: Path, work_dir: Path, full_refresh: bool, log_path: Path, with_tests: bool = False
+) -> ChildRun:
+    """The build of every model, tests excluded unless `with_tests` (they are timed on their own): full refresh
+    or normal.
 
     Through the driver (input checks, dbt into a work copy, output validation, atomic publish) when it has
     the options for it; otherwise plain `dbt run`.
@@ -338,12 +344,12 @@ def build(raw_dir: Path, database: Path, work_dir: Path, full_refresh: bool, log
     env = dbt_env(raw_dir, database, work_dir)
     if driver_supports_selection():
         command = [sys.executable, str(DRIVER), "--raw-dir", str(raw_dir), "--database", str(database)]
-        command += ["--skip-tests", "--quiet", "--json"]
+        command += ["--quiet", "--json"] + ([] if with_tests else ["--skip-tests"])
         # The benchmark's data is historic on purpose (a fixed end date): staleness is not an error here.
         command += ["--freshness", "warn"] if "--freshness" in driver_help() else []
         command += ["--full-refresh"] if full_refresh else []
         return run_child(command, log_path, env, json_stdout=True, spill_dir=database.parent)
-    command = dbt_command("run", *(["--full-refresh"] if full_refresh else []))
+    command = dbt_command("build" if with_tests else "run", *(["--full-refresh"] if full_refresh else []))
     return run_child(command, log_path, env, spill_dir=database.parent)
 
 
@@ -693,7 +699,7 @@ def benchmark_scale(
     def log(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} [{label}] {message}", flush=True)
 
-    needs_split = bool({"refresh", "refresh_single_file"} & set(phases))
+    needs_split = bool({"refresh", "refresh_with_tests", "refresh_single_file"} & set(phases))
     summary, last_day = prepare_data(label, customers, data_dir, work_dir, generator, split=needs_split)
     rows = {dataset: int(summary["rows"][dataset]) for dataset in DATASETS}
     result: dict = {
@@ -739,9 +745,10 @@ def benchmark_scale(
         )
         result["tests"] = summarise(runs)
 
-    def refresh_phase(phase: str, before: Path, after: Path, land=None) -> None:
+    def refresh_phase(phase: str, before: Path, after: Path, land=None, timed=None) -> None:
         """A build on the data before the last day (not timed), then the last day added and the normal
-        (incremental) build timed, each run starting again from a copy of that base database."""
+        (incremental) build timed, each run starting again from a copy of that base database. `timed`: the
+        phases to time on that base, each (name, with tests); by default `phase` alone, without tests."""
         remove_database(base_db)
         base = build(before, base_db, work, True, logs / f"{phase}_base_build.log")
         result[f"{phase}_base_build_seconds"] = base.seconds
@@ -761,26 +768,29 @@ def benchmark_scale(
         reset_refresh_db()
         warm_up = build(after, refresh_db, work, False, logs / f"{phase}_warm_up.log")
         result[f"{phase}_warm_up_seconds"] = warm_up.seconds
-        runs = repeated(
-            lambda: build(after, refresh_db, work, False, logs / f"{phase}.log"),
-            repeats,
-            prepare=reset_refresh_db,
-        )
-        result[phase] = summarise(runs)
-        result[phase]["driver_phases"] = runs[-1].payload.get("phases")
-        result[phase]["dbt_threads"] = runs[-1].payload.get("dbt_threads")
-        result[f"{phase}_slowest_models"] = slowest_models(work)
-        result[f"{phase}_node_types"] = built_node_types(work)
+        for name, with_tests in timed or [(phase, False)]:
+            runs = repeated(
+                lambda: build(after, refresh_db, work, False, logs / f"{name}.log", with_tests),  # noqa: B023
+                repeats,
+                prepare=reset_refresh_db,
+            )
+            result[name] = summarise(runs)
+            result[name]["driver_phases"] = runs[-1].payload.get("phases")
+            result[name]["dbt_threads"] = runs[-1].payload.get("dbt_threads")
+            result[f"{name}_slowest_models"] = slowest_models(work)
+            result[f"{name}_node_types"] = built_node_types(work)
         result[f"{phase}_stage_counts"] = stage_counts(refresh_db)
         result[f"{phase}_database_bytes"] = (file_size(base_db), file_size(refresh_db))
         result[f"{phase}_matches_full_build"] = None if counts is None else result[f"{phase}_stage_counts"] == counts
 
-    if "refresh" in phases:
+    nights = [(name, name == "refresh_with_tests") for name in ("refresh", "refresh_with_tests") if name in phases]
+    if nights:
         # What a scheduler sees with an EL tool: each dataset a folder, one new file a night.
         log(f"nightly refresh (dataset folders): history to {last_day}, then the file of {last_day} lands")
         folders = data_dir / label / "folders"
         dataset_folders(before_raw, folders)
-        refresh_phase("refresh", folders, folders, land=lambda: land_last_day(before_raw, folders, last_day))
+        land = functools.partial(land_last_day, before_raw, folders, last_day)
+        refresh_phase("refresh", folders, folders, land=land, timed=nights)
         shutil.rmtree(folders)
 
     if "refresh_single_file" in phases:
@@ -892,6 +902,7 @@ PHASE_NAMES = {
     "full_build": "full build (`--full-refresh`, models only)",
     "tests": "tests (`dbt test`)",
     "refresh": "nightly refresh (+1 day as a new file per dataset folder, normal build)",
+    "refresh_with_tests": "the same nightly refresh with its tests (`dbt build`, the driver's default)",
     "refresh_single_file": "nightly refresh (+1 day, single files rewritten, normal build)",
     "floor": "floor (hand-written DuckDB SQL, query only)",
     "peer": "peer (lifetimes `summary_data_from_transaction_data` only)",
@@ -910,6 +921,8 @@ def spill_text(spills: list[int] | None) -> str:
 
 def scale_table(r: dict) -> list[str]:
     full, refresh, floor, peer = (seconds_of(r, k) for k in ["full_build", "refresh", "floor", "peer"])
+    tested = seconds_of(r, "refresh_with_tests")
+    full_and_tests = full + r["tests"]["seconds"] if "tests" in r else None
     single = seconds_of(r, "refresh_single_file")
     total_rows = sum(r["rows"].values())
     lines = [
@@ -938,6 +951,8 @@ def scale_table(r: dict) -> list[str]:
         "|---|---:|",
         f"| full build / floor | {fmt(ratio(full, floor), '{:.1f} ×')} |",
         f"| refresh / full build | {fmt(ratio(refresh, full) and 100 * ratio(refresh, full), '{:.0f} %')} |",
+        f"| refresh with its tests / (full build + tests) "
+        f"| {fmt(ratio(tested, full_and_tests) and 100 * ratio(tested, full_and_tests), '{:.0f} %')} |",
         f"| refresh with single files / full build "
         f"| {fmt(ratio(single, full) and 100 * ratio(single, full), '{:.0f} %')} |",
         f"| peer / full build | {fmt(ratio(peer, full), '{:.3f} ×')} "
@@ -980,7 +995,12 @@ def scale_table(r: dict) -> list[str]:
         lines.append("Driver phases of the last full build (s): " + ", ".join(f"{k} {v}" for k, v in driver.items()))
         lines.append("")
     # The driver runs a build from scratch of a large input on one thread, others on the profile's (threads_for).
-    builds = {"full_build": "full build", "refresh": "refresh", "refresh_single_file": "single-file refresh"}
+    builds = {
+        "full_build": "full build",
+        "refresh": "refresh",
+        "refresh_with_tests": "refresh with tests",
+        "refresh_single_file": "single-file refresh",
+    }
     threads = [
         f"{name} {r[phase]['dbt_threads'][0]}" for phase, name in builds.items() if r.get(phase, {}).get("dbt_threads")
     ]
@@ -992,7 +1012,11 @@ def scale_table(r: dict) -> list[str]:
     if r.get("slowest_models"):
         slowest = ", ".join(f"{name} {seconds}" for name, seconds in r["slowest_models"])
         lines += [f"Slowest models in the last full build (s, from run_results.json): {slowest}.", ""]
-    for phase, name in (("refresh", "refresh"), ("refresh_single_file", "single-file refresh")):
+    for phase, name in (
+        ("refresh", "refresh"),
+        ("refresh_with_tests", "refresh with tests (models and tests)"),
+        ("refresh_single_file", "single-file refresh"),
+    ):
         if r.get(f"{phase}_slowest_models"):
             slowest = ", ".join(f"{model} {seconds}" for model, seconds in r[f"{phase}_slowest_models"])
             lines += [f"Slowest models in the last {name} (s): {slowest}.", ""]
@@ -1108,7 +1132,8 @@ def write_report(out_dir: Path, results: dict, sample: dict | None, machine: dic
         "Data: scripts/generate_data.py, Parquet, clean (`--dirty-share 0`), seed 42, cached under data/bench/; "
         "each refresh starts from a build on the same data without its last day, then adds that day: as one "
         "new file in every dataset's folder (`refresh`, how an EL tool lands data) or by rewriting the single "
-        "files (`refresh_single_file`); one untimed run comes first, so that the timed ones reuse dbt's parse "
+        "files (`refresh_single_file`); `refresh_with_tests` is the folder refresh again with the dbt tests the "
+        "driver runs by default; one untimed run comes first, so that the timed ones reuse dbt's parse "
         "of the project as a nightly run reuses the previous night's, and each refresh starts after `sync`, from a "
         "database file at rest as a night does.",
         "",

@@ -15,7 +15,7 @@ import time
 import pytest
 from dbt_harness import PROJECT_DIR
 
-PHASES = ["full_build", "tests", "refresh", "refresh_single_file", "floor", "peer"]
+PHASES = ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file", "floor", "peer"]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_every_phase_was_measured(smoke_run):
         before, after = smoke[f"{phase}_database_bytes"]
         assert before > 0 and after > 0, phase
     # Sampled for every build and the tests (the floor and the peer do not write DuckDB temp files beside it).
-    for phase in ["full_build", "tests", "refresh", "refresh_single_file"]:
+    for phase in ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file"]:
         spills = smoke[phase]["spill_bytes_runs"]
         assert len(spills) == 1 and all(isinstance(b, int) and b >= 0 for b in spills), phase
     assert "spill_bytes_runs" not in smoke["floor"] and "spill_bytes_runs" not in smoke["peer"]
@@ -64,14 +64,18 @@ def test_every_phase_was_measured(smoke_run):
     assert smoke["rows"]["orders"] > 0
 
 
-def test_timed_builds_ran_models_but_no_tests(smoke_run):
+def test_timed_builds_ran_models_but_no_tests_except_the_tested_night(smoke_run):
     _, _, stored = smoke_run
     smoke = stored["scales"]["smoke"]
     for key in ["full_build_node_types", "refresh_node_types", "refresh_single_file_node_types"]:
         assert smoke[key]["model"] > 20, key
         assert "test" not in smoke[key] and "unit_test" not in smoke[key], key
+    # The same models, and the project's data tests with them.
+    tested = smoke["refresh_with_tests_node_types"]
+    assert tested["model"] == smoke["refresh_node_types"]["model"]
+    assert tested["test"] > 50
     # The dbt threads the driver reported: the profile's two (a tiny input, even for the full build).
-    for phase in ["full_build", "refresh", "refresh_single_file"]:
+    for phase in ["full_build", "refresh", "refresh_with_tests", "refresh_single_file"]:
         assert smoke[phase]["dbt_threads"] == [2], phase
 
 
@@ -139,7 +143,9 @@ def test_report_and_chart_were_written(smoke_run):
         "DuckDB spill to disk",
         "rows per second",
         "stage history per as-of date",
-        "dbt threads of the driver's builds: full build 2, refresh 2, single-file refresh 2.",
+        "the same nightly refresh with its tests",
+        "refresh with its tests / (full build + tests)",
+        "dbt threads of the driver's builds: full build 2, refresh 2, refresh with tests 2, single-file refresh 2.",
     ]:
         assert heading in report, heading
     assert "## Targets" in report
