@@ -390,7 +390,14 @@ def slowest_models(work_dir: Path, top: int = 8) -> list[list]:
         return []
     results = json.loads(run_results.read_text())["results"]
     ranked = sorted(results, key=lambda r: r.get("execution_time") or 0, reverse=True)[:top]
-    return [[r["unique_id"].split(".")[-1], round(r.get("execution_time") or 0, 2)] for r in ranked]
+    return [[node_name(r["unique_id"]), round(r.get("execution_time") or 0, 2)] for r in ranked]
+
+
+def node_name(unique_id: str, width: int = 70) -> str:
+    """The node's name from its dbt unique_id (type.project.name[.hash or version]); a generic test's long
+    generated name is cut to `width`."""
+    name = unique_id.split(".")[2]
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def built_node_types(work_dir: Path) -> dict[str, int]:

@@ -172,6 +172,16 @@ def _benchmark_module():
     return benchmark
 
 
+def test_slowest_nodes_are_named_by_their_name_not_their_hash():
+    benchmark = _benchmark_module()
+    assert benchmark.node_name("model.customer_lifecycle.int_customers__lifecycle") == "int_customers__lifecycle"
+    assert benchmark.node_name("test.customer_lifecycle.unique_stg_shop__sessions_session_id.9e3137e637") == (
+        "unique_stg_shop__sessions_session_id"
+    )
+    long_test = "test.customer_lifecycle.accepted_values_" + "x" * 200 + ".d04cecaea2"
+    assert benchmark.node_name(long_test, width=20) == "accepted_values_xxx…"
+
+
 def test_spill_bytes_counts_only_duckdb_temp_files(tmp_path):
     benchmark = _benchmark_module()
     (tmp_path / "lifecycle.duckdb").write_bytes(b"x" * 1000)
