@@ -394,9 +394,10 @@ def slowest_models(work_dir: Path, top: int = 8) -> list[list]:
 
 
 def node_name(unique_id: str, width: int = 70) -> str:
-    """The node's name from its dbt unique_id (type.project.name[.hash or version]); a generic test's long
-    generated name is cut to `width`."""
-    name = unique_id.split(".")[2]
+    """The node's name from its dbt unique_id: type.project.name[.hash or version], or for a unit test
+    unit_test.project.model.test (its model and name); a generic test's long generated name is cut to `width`."""
+    parts = unique_id.split(".")
+    name = f"{parts[2]}:{parts[3]}" if parts[0] == "unit_test" else parts[2]
     return name if len(name) <= width else name[: width - 1] + "…"
 
 

@@ -178,6 +178,8 @@ def test_slowest_nodes_are_named_by_their_name_not_their_hash():
     assert benchmark.node_name("test.customer_lifecycle.unique_stg_shop__sessions_session_id.9e3137e637") == (
         "unique_stg_shop__sessions_session_id"
     )
+    unit_test = "unit_test.customer_lifecycle.int_customers__lifecycle.a_lapsed_buyer"
+    assert benchmark.node_name(unit_test) == "int_customers__lifecycle:a_lapsed_buyer"
     long_test = "test.customer_lifecycle.accepted_values_" + "x" * 200 + ".d04cecaea2"
     assert benchmark.node_name(long_test, width=20) == "accepted_values_xxx…"
 
