@@ -1136,6 +1136,7 @@ def write_chart(results: dict, path: Path) -> None:
     series = [
         ("full_build", "full build", "o-"),
         ("refresh", "nightly refresh", "s-"),
+        ("refresh_with_tests", "nightly refresh with tests", "v-"),
         ("tests", "tests", "^-"),
         ("floor", "floor (DuckDB SQL)", "d--"),
         ("peer", "peer (lifetimes summary)", "x:"),
@@ -1202,7 +1203,12 @@ def write_report(out_dir: Path, results: dict, sample: dict | None, machine: dic
     if sample:
         lines += [
             f"Sample build (`scripts/run_pipeline.py` on data/sample, as `make run`): {sample['seconds']:.1f} s wall "
-            f"(median; runs {', '.join(f'{s:.1f}' for s in sample['runs'])}), peak RSS {gib(sample['max_rss_bytes'])}.",
+            f"(median; runs {', '.join(f'{s:.1f}' for s in sample['runs'])}), peak RSS {gib(sample['max_rss_bytes'])}"
+            + (
+                f" (the benchmark's own: {gib(sample['harness_max_rss_bytes'])})."
+                if sample.get("harness_max_rss_bytes")
+                else "."
+            ),
             "",
         ]
     lines += [NOTES_MARKER, "", notes, ""] if notes else [NOTES_MARKER, ""]
