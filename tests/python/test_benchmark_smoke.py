@@ -58,6 +58,10 @@ def test_every_phase_was_measured(smoke_run):
         spills = smoke[phase]["spill_bytes_runs"]
         assert len(spills) == 1 and all(isinstance(b, int) and b >= 0 for b in spills), phase
     assert "spill_bytes_runs" not in smoke["floor"] and "spill_bytes_runs" not in smoke["peer"]
+    assert smoke["database_bytes"] > 0
+    # At least one storage block (256 KiB) for the one as-of date of the full build.
+    assert smoke["stage_history_bytes_per_date"] >= 256 * 1024
+    assert smoke["rows"]["orders"] > 0
 
 
 def test_the_benchmark_process_stays_small_so_phase_peaks_are_their_own(smoke_run):
@@ -67,10 +71,6 @@ def test_the_benchmark_process_stays_small_so_phase_peaks_are_their_own(smoke_ru
     smoke = stored["scales"]["smoke"]
     assert 0 < smoke["harness_max_rss_bytes"] < 48 * 1024**2
     assert all(smoke[phase]["max_rss_bytes"] > smoke["harness_max_rss_bytes"] for phase in PHASES)
-    assert smoke["database_bytes"] > 0
-    # At least one storage block (256 KiB) for the one as-of date of the full build.
-    assert smoke["stage_history_bytes_per_date"] >= 256 * 1024
-    assert smoke["rows"]["orders"] > 0
 
 
 def test_timed_builds_ran_models_but_no_tests_except_the_tested_night(smoke_run):
