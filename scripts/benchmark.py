@@ -10,14 +10,16 @@ then measures, each phase in its own child process:
   refresh_with_tests  the same night with its dbt tests, as the driver runs it by default (`dbt build`);
               timed on the same base build as `refresh`, after it
   refresh_single_file  the same day appended to the one-file-per-dataset layout (every file rewritten)
+  landing     the raw files copied into DuckDB tables as they are (no typing, de-duplication or quarantine):
+              what storing the input once costs, which any build that keeps its staged rows pays
   floor       a hand-written DuckDB script computing the core of customer_lifecycle straight from the raw
               files; its stage counts must equal the pipeline's
   peer        lifetimes.utils.summary_data_from_transaction_data (pandas) on the same orders, compared with
               the pipeline's BTYD columns
 
 A phase that takes under 60 s is repeated (median of --repeats runs, default 3). Time is wall-clock seconds
-of the child process (dbt's start-up included), except floor and peer, which report the time of their
-query / function call alone (so the comparison is as strict as possible for the pipeline). Peak memory is the
+of the child process (dbt's start-up included), except landing, floor and peer, which report the time of their
+queries / function call alone (so the comparison is as strict as possible for the pipeline). Peak memory is the
 maximum resident set size of the child process (os.wait4 → ru_maxrss, which covers the process and any
 children it waited for). Linux starts that count at the benchmark process's own peak, so the benchmark runs
 its own DuckDB queries in processes of their own (in_own_process) and reports its peak beside the phases'.
@@ -61,7 +63,7 @@ DATASETS = {
     "newsletter_signups": "signed_up_at",
     "email_events": "occurred_at",
 }
-PHASES = ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file", "floor", "peer"]
+PHASES = ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file", "landing", "floor", "peer"]
 # In the "before" folder beside NAME.parquet (all rows but the last day's): that day's rows.
 LAST_DAY_SUFFIX = ".last_day.parquet"
 STAGES = ["prospect", "new", "repeat", "at_risk", "lapsed"]
@@ -606,6 +608,36 @@ def floor_child(raw_dir: Path, database: Path, result_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------
+# Landing: the raw rows stored once, as they are
+# --------------------------------------------------------------------------------------------------------
+
+
+def landing_child(raw_dir: Path, database: Path, result_path: Path) -> None:
+    """Every raw file into a table of its own (CREATE TABLE AS SELECT *, then a checkpoint), at the profile's
+    DuckDB settings. The full build stores more than this (typed, de-duplicated rows and a quarantine record),
+    so no build that keeps its staged rows can take less."""
+    import duckdb
+
+    remove_database(database)
+    settings = {
+        "memory_limit": os.environ.get("LIFECYCLE_DUCKDB_MEMORY_LIMIT", "4GB"),
+        "preserve_insertion_order": False,
+    }
+    con = duckdb.connect(str(database), config=settings)
+    seconds, rows = {}, {}
+    for dataset in DATASETS:
+        start = time.perf_counter()
+        con.execute(f"create table {dataset} as select * from read_parquet('{raw_dir / f'{dataset}.parquet'}')")
+        con.execute("checkpoint")
+        seconds[dataset] = time.perf_counter() - start
+        [(rows[dataset],)] = con.execute(f"select count(*) from {dataset}").fetchall()
+    con.close()
+    result = {"seconds": sum(seconds.values()), "dataset_seconds": seconds, "rows": rows}
+    result["database_bytes"] = file_size(database)
+    result_path.write_text(json.dumps(result))
+
+
+# --------------------------------------------------------------------------------------------------------
 # Peer: lifetimes' BTYD summary on the same orders
 # --------------------------------------------------------------------------------------------------------
 
@@ -844,6 +876,18 @@ def benchmark_scale(
         log(f"nightly refresh (single files): data before {last_day}, then the full files")
         refresh_phase("refresh_single_file", before_raw, full_raw)
 
+    if "landing" in phases:
+        log("landing (raw rows into tables as they are)")
+        landing_db, landing_result = work / "landing" / "landing.duckdb", work / "landing.json"
+        landing_db.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, __file__, "_landing", str(full_raw), str(landing_db), str(landing_result)]
+        runs = repeated(lambda: run_child(command, logs / "landing.log", result_path=landing_result), repeats)
+        result["landing"] = summarise(runs, key="seconds")
+        result["landing"]["dataset_seconds"] = runs[-1].payload["dataset_seconds"]
+        result["landing"]["rows"] = runs[-1].payload["rows"]
+        result["landing"]["database_bytes"] = runs[-1].payload["database_bytes"]
+        remove_database(landing_db)
+
     if "floor" in phases:
         log("floor")
         floor_db, floor_result = work / "floor" / "floor.duckdb", work / "floor.json"
@@ -951,6 +995,7 @@ PHASE_NAMES = {
     "refresh": "nightly refresh (+1 day as a new file per dataset folder, normal build)",
     "refresh_with_tests": "the same nightly refresh with its tests (`dbt build`, the driver's default)",
     "refresh_single_file": "nightly refresh (+1 day, single files rewritten, normal build)",
+    "landing": "landing (raw files into DuckDB tables as they are: no typing, de-duplication or quarantine)",
     "floor": "floor (hand-written DuckDB SQL, query only)",
     "peer": "peer (lifetimes `summary_data_from_transaction_data` only)",
 }
@@ -968,6 +1013,7 @@ def spill_text(spills: list[int] | None) -> str:
 
 def scale_table(r: dict) -> list[str]:
     full, refresh, floor, peer = (seconds_of(r, k) for k in ["full_build", "refresh", "floor", "peer"])
+    landing = seconds_of(r, "landing")
     tested = seconds_of(r, "refresh_with_tests")
     full_and_tests = full + r["tests"]["seconds"] if "tests" in r else None
     single = seconds_of(r, "refresh_single_file")
@@ -1004,6 +1050,10 @@ def scale_table(r: dict) -> list[str]:
         f"| {fmt(ratio(single, full) and 100 * ratio(single, full), '{:.0f} %')} |",
         f"| peer / full build | {fmt(ratio(peer, full), '{:.3f} ×')} "
         f"(the full build takes {fmt(ratio(full, peer), '{:.0f}')} × the peer's time) |",
+        f"| landing / floor (storing the raw rows once, against the whole floor) "
+        f"| {fmt(ratio(landing, floor), '{:.1f} ×')} |",
+        f"| landing / peer | {fmt(ratio(landing, peer), '{:.1f} ×')} |",
+        f"| landing / full build | {fmt(ratio(landing, full) and 100 * ratio(landing, full), '{:.0f} %')} |",
         f"| input rows per second, full build | {total_rows / full:,.0f} |",
         f"| orders per second, full build | {r['rows']['orders'] / full:,.0f} |",
         f"| database file after the full build | {gib(r['database_bytes'])} |",
@@ -1039,10 +1089,17 @@ def scale_table(r: dict) -> list[str]:
                 f"difference {comparison['max_monetary_diff']:.4f}) | {yes_no(comparison['match'])} |"
             )
     lines.append("")
-    driver = r["full_build"].get("driver_phases")
-    if driver:
-        lines.append("Driver phases of the last full build (s): " + ", ".join(f"{k} {v}" for k, v in driver.items()))
-        lines.append("")
+    timed_builds = (("full_build", "full build"), ("refresh", "refresh"), ("refresh_with_tests", "refresh with tests"))
+    for phase, name in timed_builds:
+        driver = r.get(phase, {}).get("driver_phases")
+        if driver:
+            lines += [f"Driver phases of the last {name} (s): " + ", ".join(f"{k} {v}" for k, v in driver.items()), ""]
+    if "landing" in r:
+        per_dataset = ", ".join(f"{k} {v:.1f}" for k, v in r["landing"]["dataset_seconds"].items())
+        lines += [
+            f"Landing per dataset, last run (s): {per_dataset}; database {gib(r['landing']['database_bytes'])}.",
+            "",
+        ]
     # The driver runs a build from scratch of a large input on one thread, others on the profile's (threads_for).
     builds = {
         "full_build": "full build",
@@ -1138,6 +1195,7 @@ def write_chart(results: dict, path: Path) -> None:
         ("refresh", "nightly refresh", "s-"),
         ("refresh_with_tests", "nightly refresh with tests", "v-"),
         ("tests", "tests", "^-"),
+        ("landing", "landing (raw rows stored as they are)", "+--"),
         ("floor", "floor (DuckDB SQL)", "d--"),
         ("peer", "peer (lifetimes summary)", "x:"),
     ]
@@ -1249,6 +1307,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_landing":
+        landing_child(Path(argv[1]), Path(argv[2]), Path(argv[3]))
+        return 0
     if argv and argv[0] == "_floor":
         floor_child(Path(argv[1]), Path(argv[2]), Path(argv[3]))
         return 0

@@ -15,7 +15,7 @@ import time
 import pytest
 from dbt_harness import PROJECT_DIR
 
-PHASES = ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file", "floor", "peer"]
+PHASES = ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file", "landing", "floor", "peer"]
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +53,11 @@ def test_every_phase_was_measured(smoke_run):
         assert smoke[f"{phase}_warm_up_seconds"] > 0, phase
         before, after = smoke[f"{phase}_database_bytes"]
         assert before > 0 and after > 0, phase
-    # Sampled for every build and the tests (the floor and the peer do not write DuckDB temp files beside it).
+    # Sampled for every build and the tests (landing, floor and peer do not write DuckDB temp files beside it).
     for phase in ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file"]:
         spills = smoke[phase]["spill_bytes_runs"]
         assert len(spills) == 1 and all(isinstance(b, int) and b >= 0 for b in spills), phase
-    assert "spill_bytes_runs" not in smoke["floor"] and "spill_bytes_runs" not in smoke["peer"]
+    assert all("spill_bytes_runs" not in smoke[phase] for phase in ["landing", "floor", "peer"])
     assert smoke["database_bytes"] > 0
     # At least one storage block (256 KiB) for the one as-of date of the full build.
     assert smoke["stage_history_bytes_per_date"] >= 256 * 1024
@@ -71,6 +71,15 @@ def test_the_benchmark_process_stays_small_so_phase_peaks_are_their_own(smoke_ru
     smoke = stored["scales"]["smoke"]
     assert 0 < smoke["harness_max_rss_bytes"] < 48 * 1024**2
     assert all(smoke[phase]["max_rss_bytes"] > smoke["harness_max_rss_bytes"] for phase in PHASES)
+
+
+def test_landing_stored_every_generated_row_and_timed_each_dataset(smoke_run):
+    _, _, stored = smoke_run
+    landing = stored["scales"]["smoke"]["landing"]
+    assert landing["rows"] == stored["scales"]["smoke"]["rows"]
+    assert set(landing["dataset_seconds"]) == set(landing["rows"])
+    assert landing["seconds"] == pytest.approx(sum(landing["dataset_seconds"].values()))
+    assert landing["database_bytes"] > 0
 
 
 def test_timed_builds_ran_models_but_no_tests_except_the_tested_night(smoke_run):
@@ -154,6 +163,11 @@ def test_report_and_chart_were_written(smoke_run):
         "stage history per as-of date",
         "the same nightly refresh with its tests",
         "refresh with its tests / (full build + tests)",
+        "landing (raw files into DuckDB tables as they are",
+        "landing / floor",
+        "Landing per dataset, last run (s): orders ",
+        "Driver phases of the last full build (s): inputs ",
+        "Driver phases of the last refresh (s): inputs ",
         "dbt threads of the driver's builds: full build 2, refresh 2, refresh with tests 2, single-file refresh 2.",
     ]:
         assert heading in report, heading
