@@ -1232,7 +1232,9 @@ def write_report(out_dir: Path, results: dict, sample: dict | None, machine: dic
         f"Python {machine['python']}; {versions}; commit {machine['commit']}.",
         "",
         "How it is measured: each phase runs in its own child process; seconds are wall-clock (dbt's start-up "
-        "included) except floor and peer, which time only their query / function call. A phase under 60 s is "
+        "included) except landing, floor and peer, which time only their queries / function call. Landing copies "
+        "the raw files into DuckDB tables as they are (CREATE TABLE AS SELECT *, at the profile's memory cap): "
+        "the least any build that stores its input pays. A phase under 60 s is "
         "repeated and the median reported. Peak RSS is the child's maximum resident set size (`os.wait4`); "
         "on Linux it starts at the benchmark process's own peak, so that process runs its own queries in "
         "separate processes and stays small (its peak is in each table). "

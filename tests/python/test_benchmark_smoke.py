@@ -165,6 +165,7 @@ def test_report_and_chart_were_written(smoke_run):
         "refresh with its tests / (full build + tests)",
         "landing (raw files into DuckDB tables as they are",
         "landing / floor",
+        "except landing, floor and peer",
         "Landing per dataset, last run (s): orders ",
         "Driver phases of the last full build (s): inputs ",
         "Driver phases of the last refresh (s): inputs ",
