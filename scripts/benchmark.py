@@ -876,24 +876,25 @@ def benchmark_scale(
         log(f"nightly refresh (single files): data before {last_day}, then the full files")
         refresh_phase("refresh_single_file", before_raw, full_raw)
 
+    def timed_script(phase: str, output: Path) -> list[ChildRun]:
+        """This script's `_<phase>` child on the full raw data, writing `output`; its own timing in its result."""
+        output.parent.mkdir(parents=True, exist_ok=True)
+        result_path = work / f"{phase}.json"
+        command = [sys.executable, __file__, f"_{phase}", str(full_raw), str(output), str(result_path)]
+        return repeated(lambda: run_child(command, logs / f"{phase}.log", result_path=result_path), repeats)
+
     if "landing" in phases:
         log("landing (raw rows into tables as they are)")
-        landing_db, landing_result = work / "landing" / "landing.duckdb", work / "landing.json"
-        landing_db.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, __file__, "_landing", str(full_raw), str(landing_db), str(landing_result)]
-        runs = repeated(lambda: run_child(command, logs / "landing.log", result_path=landing_result), repeats)
+        landing_db = work / "landing" / "landing.duckdb"
+        runs = timed_script("landing", landing_db)
         result["landing"] = summarise(runs, key="seconds")
-        result["landing"]["dataset_seconds"] = runs[-1].payload["dataset_seconds"]
-        result["landing"]["rows"] = runs[-1].payload["rows"]
-        result["landing"]["database_bytes"] = runs[-1].payload["database_bytes"]
+        for key in ("dataset_seconds", "rows", "database_bytes"):
+            result["landing"][key] = runs[-1].payload[key]
         remove_database(landing_db)
 
     if "floor" in phases:
         log("floor")
-        floor_db, floor_result = work / "floor" / "floor.duckdb", work / "floor.json"
-        floor_db.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, __file__, "_floor", str(full_raw), str(floor_db), str(floor_result)]
-        runs = repeated(lambda: run_child(command, logs / "floor.log", result_path=floor_result), repeats)
+        runs = timed_script("floor", work / "floor" / "floor.duckdb")
         result["floor"] = summarise(runs, key="seconds")
         result["floor_stage_counts"] = runs[-1].payload["stage_counts"]
         result["floor_matches_pipeline"] = None if counts is None else result["floor_stage_counts"] == counts
@@ -903,9 +904,8 @@ def benchmark_scale(
 
     if "peer" in phases:
         log("peer (lifetimes)")
-        peer_out, peer_result = work / "peer.parquet", work / "peer.json"
-        command = [sys.executable, __file__, "_peer", str(full_raw), str(peer_out), str(peer_result)]
-        runs = repeated(lambda: run_child(command, logs / "peer.log", result_path=peer_result), repeats)
+        peer_out = work / "peer.parquet"
+        runs = timed_script("peer", peer_out)
         result["peer"] = summarise(runs, key="seconds")
         result["peer"]["load_seconds"] = statistics.median(run.payload["load_seconds"] for run in runs)
         result["peer_comparison"] = in_own_process(compare_with_peer, full_db, peer_out) if counts is not None else None
@@ -1309,14 +1309,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "_landing":
-        landing_child(Path(argv[1]), Path(argv[2]), Path(argv[3]))
-        return 0
-    if argv and argv[0] == "_floor":
-        floor_child(Path(argv[1]), Path(argv[2]), Path(argv[3]))
-        return 0
-    if argv and argv[0] == "_peer":
-        peer_child(Path(argv[1]), Path(argv[2]), Path(argv[3]))
+    # Timed children (timed_script): raw folder, output, result file.
+    timed_children = {"_landing": landing_child, "_floor": floor_child, "_peer": peer_child}
+    if argv and argv[0] in timed_children:
+        timed_children[argv[0]](*map(Path, argv[1:4]))
         return 0
     if argv and argv[0] == "_call":
         print(json.dumps(OWN_PROCESS_FUNCTIONS[argv[1]](*map(Path, argv[2:]))))
