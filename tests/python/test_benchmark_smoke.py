@@ -80,6 +80,12 @@ def test_landing_stored_every_generated_row_and_timed_each_dataset(smoke_run):
     assert set(landing["dataset_seconds"]) == set(landing["rows"])
     assert landing["seconds"] == pytest.approx(sum(landing["dataset_seconds"].values()))
     assert landing["database_bytes"] > 0
+    # Typed as the contract says, and every value read (the benchmark's data is clean).
+    assert landing["types"]["orders"]["ordered_at"] == "TIMESTAMP"
+    assert landing["types"]["orders"]["amount"] == "DECIMAL(18,2)"
+    assert landing["types"]["sessions"]["page_views"] == "INTEGER"
+    assert landing["types"]["email_events"]["event_id"] == "VARCHAR"
+    assert landing["cast_to_null"] == {dataset: 0 for dataset in landing["rows"]}
 
 
 def test_timed_builds_ran_models_but_no_tests_except_the_tested_night(smoke_run):
@@ -163,10 +169,11 @@ def test_report_and_chart_were_written(smoke_run):
         "stage history per as-of date",
         "the same nightly refresh with its tests",
         "refresh with its tests / (full build + tests)",
-        "landing (raw files into DuckDB tables as they are",
+        "landing (raw files into typed DuckDB tables",
         "landing / floor",
         "except landing, floor and peer",
         "Landing per dataset, last run (s): orders ",
+        "values its casts turned to NULL: 0.",
         "Driver phases of the last full build (s): inputs ",
         "Driver phases of the last refresh (s): inputs ",
         "dbt threads of the driver's builds: full build 2, refresh 2, refresh with tests 2, single-file refresh 2.",
