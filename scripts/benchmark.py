@@ -608,7 +608,7 @@ def floor_child(raw_dir: Path, database: Path, result_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Landing: the raw rows stored once, as they are
+# Landing: the raw rows stored once, typed
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -644,15 +644,15 @@ def landing_child(raw_dir: Path, database: Path, result_path: Path) -> None:
     for dataset in DATASETS:
         source = f"read_parquet('{raw_dir / f'{dataset}.parquet'}')"
         columns = [row[0] for row in con.execute(f"describe select * from {source}").fetchall()]
-        typed = LANDING_TYPES[dataset]
-        select = ", ".join(f"try_cast({c} as {typed[c]}) as {c}" if c in typed else c for c in columns)
+        casts = {c: f"try_cast({c} as {t})" for c, t in LANDING_TYPES[dataset].items() if c in columns}
+        select = ", ".join(f"{casts[c]} as {c}" if c in casts else c for c in columns)
         start = time.perf_counter()
         con.execute(f"create table {dataset} as select {select} from {source}")
         con.execute("checkpoint")
         seconds[dataset] = time.perf_counter() - start
         [(rows[dataset],)] = con.execute(f"select count(*) from {dataset}").fetchall()
         # A value try_cast could not read would be stored as NULL, which is cheaper: count them (0 on clean data).
-        lost = " + ".join(f"count({c}) - count(try_cast({c} as {t}))" for c, t in typed.items() if c in columns)
+        lost = " + ".join(f"count({c}) - count({cast})" for c, cast in casts.items())
         [(cast_to_null[dataset],)] = con.execute(f"select {lost or '0'} from {source}").fetchall()
         types[dataset] = dict(
             con.execute(
@@ -1118,8 +1118,13 @@ def scale_table(r: dict) -> list[str]:
                 f"difference {comparison['max_monetary_diff']:.4f}) | {yes_no(comparison['match'])} |"
             )
     lines.append("")
-    timed_builds = (("full_build", "full build"), ("refresh", "refresh"), ("refresh_with_tests", "refresh with tests"))
-    for phase, name in timed_builds:
+    builds = {
+        "full_build": "full build",
+        "refresh": "refresh",
+        "refresh_with_tests": "refresh with tests",
+        "refresh_single_file": "single-file refresh",
+    }
+    for phase, name in builds.items():
         driver = r.get(phase, {}).get("driver_phases")
         if driver:
             lines += [f"Driver phases of the last {name} (s): " + ", ".join(f"{k} {v}" for k, v in driver.items()), ""]
@@ -1133,12 +1138,6 @@ def scale_table(r: dict) -> list[str]:
             "",
         ]
     # The driver runs a build from scratch of a large input on one thread, others on the profile's (threads_for).
-    builds = {
-        "full_build": "full build",
-        "refresh": "refresh",
-        "refresh_with_tests": "refresh with tests",
-        "refresh_single_file": "single-file refresh",
-    }
     threads = [
         f"{name} {r[phase]['dbt_threads'][0]}" for phase, name in builds.items() if r.get(phase, {}).get("dbt_threads")
     ]
