@@ -1,106 +1,157 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='to_as_of_date',
-        on_schema_change='fail',
-    )
-}}
--- depends_on: {{ ref('int_lifecycle__as_of_date') }}
--- How many persons moved from each stage to each other stage between consecutive as-of dates of the history.
--- A person first seen at the later date comes from 'not_known'.
--- Incremental: a run replaces only the pairs its as-of date is part of — (date before, this date) and, when an
--- earlier date is backfilled, (this date, date after), which replaces the pair that skipped it — reading the
--- history rows of those dates only (README "Stage history").
-{%- if is_incremental() %}
-    {%- set dates = stage_history_dates(ref('int_lifecycle__as_of_date'), ref('customer_stage_history')) %}
-    {%- set pairs = [] %}
-    {%- if dates.history_before is not none %}
-        {%- do pairs.append((dates.history_before, dates.as_of)) %}
-    {%- endif %}
-    {%- if dates.history_after is not none %}
-        {%- do pairs.append((dates.as_of, dates.history_after)) %}
-    {%- endif %}
-{%- endif %}
+-- How many persons moved from each stage to each other stage between consecutive recorded as-of dates
+-- (stage_history_dates); a person first known on the later date comes from 'not_known'. Derived from the
+-- changes alone: movers are the history rows of the later date whose stage differs from the row before;
+-- stayers are the persons in a stage on the earlier date (a running sum of entries and exits) minus the movers
+-- who left it.
 with
 
-{% if is_incremental() %}
+history as (
 
-    history as (
+    select * from {{ ref('customer_stage_history') }}
 
-        select * from {{ ref('customer_stage_history') }}
-        where as_of_date in (
-            {%- for value in [dates.history_before, dates.as_of, dates.history_after] if value is not none %}
-                {{ date_literal(value) }}{{ ',' if not loop.last }}
-            {%- else %}
-                null
-            {%- endfor %}
-        )
+),
 
-    ),
+recorded_dates as (
 
-    date_pairs as (
+    select * from {{ ref('stage_history_dates') }}
 
-        {% for from_date, to_date in pairs -%}
-            select
-                {{ date_literal(from_date) }} as from_as_of_date,
-                {{ date_literal(to_date) }} as to_as_of_date
-            {% if not loop.last %}union all{% endif %}
-        {% else -%}
-            select
-                cast(null as date) as from_as_of_date,
-                cast(null as date) as to_as_of_date
-            from history
-            where false
-        {%- endfor %}
+),
 
-    ),
+date_pairs as (
 
-{% endif %}
+    select
+        lag(as_of_date) over (order by as_of_date asc nulls last) as from_as_of_date,
+        as_of_date as to_as_of_date
+    from recorded_dates
 
-{% if not is_incremental() %}
+),
 
-    history as (
+with_previous as (
 
-        select * from {{ ref('customer_stage_history') }}
+    select
+        valid_from,
+        lifecycle_stage,
+        lag(lifecycle_stage) over (partition by customer_key order by valid_from asc nulls last) as previous_stage
+    from history
 
-    ),
+),
 
-    as_of_dates as (
+stage_changes as (
 
-        select distinct as_of_date
-        from history
+    select * from with_previous
+    where lifecycle_stage is distinct from previous_stage
 
-    ),
+),
 
-    -- Each recorded as-of date with the one recorded before it.
-    date_pairs as (
+stage_deltas as (
 
-        select
-            as_of_date as to_as_of_date,
-            lag(as_of_date) over (order by as_of_date asc nulls last) as from_as_of_date
-        from as_of_dates
+    select
+        valid_from,
+        lifecycle_stage as stage,
+        1 as delta
+    from stage_changes
+    where lifecycle_stage is not null
 
-    ),
+    union all
 
-{% endif %}
+    select
+        valid_from,
+        previous_stage as stage,
+        -1 as delta
+    from stage_changes
+    where previous_stage is not null
 
--- Every person seen on the later date, with their stage on the earlier one (NULL = not known then).
-moves as (
+),
+
+stages as (
+
+    select distinct stage
+    from stage_deltas
+
+),
+
+date_deltas as (
+
+    select
+        date_pairs.to_as_of_date as as_of_date,
+        stages.stage,
+        coalesce(sum(stage_deltas.delta), 0) as delta
+    from date_pairs
+    cross join stages
+    left join stage_deltas
+        on date_pairs.to_as_of_date = stage_deltas.valid_from and stages.stage = stage_deltas.stage
+    group by date_pairs.to_as_of_date, stages.stage
+
+),
+
+persons_per_stage as (
+
+    select
+        as_of_date,
+        stage,
+        sum(delta) over (
+            partition by stage order by as_of_date asc nulls last rows between unbounded preceding and current row
+        ) as persons
+    from date_deltas
+
+),
+
+leavers as (
+
+    select
+        valid_from,
+        previous_stage as stage,
+        count(*) as persons
+    from stage_changes
+    where previous_stage is not null
+    group by valid_from, previous_stage
+
+),
+
+stayers as (
 
     select
         date_pairs.from_as_of_date,
         date_pairs.to_as_of_date,
-        coalesce(earlier.lifecycle_stage, 'not_known') as from_stage,
-        later.lifecycle_stage as to_stage
+        persons_per_stage.stage as from_stage,
+        persons_per_stage.stage as to_stage,
+        persons_per_stage.persons - coalesce(leavers.persons, 0) as persons
     from date_pairs
-    inner join history as later
-        on date_pairs.to_as_of_date = later.as_of_date
-    left join history as earlier
-        on
-            date_pairs.from_as_of_date = earlier.as_of_date
-            and later.customer_key = earlier.customer_key
-    where date_pairs.from_as_of_date is not null
+    inner join persons_per_stage
+        on date_pairs.from_as_of_date = persons_per_stage.as_of_date
+    left join leavers
+        on date_pairs.to_as_of_date = leavers.valid_from and persons_per_stage.stage = leavers.stage
+
+),
+
+movers as (
+
+    select
+        date_pairs.from_as_of_date,
+        date_pairs.to_as_of_date,
+        coalesce(stage_changes.previous_stage, 'not_known') as from_stage,
+        stage_changes.lifecycle_stage as to_stage,
+        count(*) as persons
+    from stage_changes
+    inner join date_pairs
+        on stage_changes.valid_from = date_pairs.to_as_of_date
+    where stage_changes.lifecycle_stage is not null and date_pairs.from_as_of_date is not null
+    group by
+        date_pairs.from_as_of_date,
+        date_pairs.to_as_of_date,
+        coalesce(stage_changes.previous_stage, 'not_known'),
+        stage_changes.lifecycle_stage
+
+),
+
+moves as (
+
+    select * from stayers
+    where persons > 0
+
+    union all
+
+    select * from movers
 
 ),
 
@@ -117,10 +168,9 @@ final as (
         from_stage != to_stage as is_change,
 
         -- counts
-        count(*) as persons
+        cast(persons as {{ dbt.type_bigint() }}) as persons
 
     from moves
-    group by from_as_of_date, to_as_of_date, from_stage, to_stage
 
 )
 

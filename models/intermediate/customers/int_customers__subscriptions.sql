@@ -9,8 +9,7 @@ as_of as (
 
 persons as (
 
-    select * from {{ ref('int_customers__identity') }}
-    where identifier_type = 'email'
+    select * from {{ ref('int_persons__identified') }}
 
 ),
 
