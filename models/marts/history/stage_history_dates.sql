@@ -20,10 +20,7 @@ as_of as (
 
 final as (
 
-    select
-        -- dates
-        as_of.as_of_date
-
+    select as_of.as_of_date
     from as_of
     {%- if is_incremental() %}
         where not exists (

@@ -47,7 +47,7 @@ stage_deltas as (
 
     select
         valid_from,
-        lifecycle_stage as stage,
+        lifecycle_stage,
         1 as delta
     from stage_changes
     where lifecycle_stage is not null
@@ -56,7 +56,7 @@ stage_deltas as (
 
     select
         valid_from,
-        previous_stage as stage,
+        previous_stage as lifecycle_stage,
         -1 as delta
     from stage_changes
     where previous_stage is not null
@@ -65,7 +65,7 @@ stage_deltas as (
 
 stages as (
 
-    select distinct stage
+    select distinct lifecycle_stage
     from stage_deltas
 
 ),
@@ -74,13 +74,15 @@ date_deltas as (
 
     select
         date_pairs.to_as_of_date as as_of_date,
-        stages.stage,
+        stages.lifecycle_stage,
         coalesce(sum(stage_deltas.delta), 0) as delta
     from date_pairs
     cross join stages
     left join stage_deltas
-        on date_pairs.to_as_of_date = stage_deltas.valid_from and stages.stage = stage_deltas.stage
-    group by date_pairs.to_as_of_date, stages.stage
+        on
+            date_pairs.to_as_of_date = stage_deltas.valid_from
+            and stages.lifecycle_stage = stage_deltas.lifecycle_stage
+    group by date_pairs.to_as_of_date, stages.lifecycle_stage
 
 ),
 
@@ -88,9 +90,11 @@ persons_per_stage as (
 
     select
         as_of_date,
-        stage,
+        lifecycle_stage,
         sum(delta) over (
-            partition by stage order by as_of_date asc nulls last rows between unbounded preceding and current row
+            partition by lifecycle_stage
+            order by as_of_date asc nulls last
+            rows between unbounded preceding and current row
         ) as persons
     from date_deltas
 
@@ -100,7 +104,7 @@ leavers as (
 
     select
         valid_from,
-        previous_stage as stage,
+        previous_stage as lifecycle_stage,
         count(*) as persons
     from stage_changes
     where previous_stage is not null
@@ -113,14 +117,16 @@ stayers as (
     select
         date_pairs.from_as_of_date,
         date_pairs.to_as_of_date,
-        persons_per_stage.stage as from_stage,
-        persons_per_stage.stage as to_stage,
+        persons_per_stage.lifecycle_stage as from_stage,
+        persons_per_stage.lifecycle_stage as to_stage,
         persons_per_stage.persons - coalesce(leavers.persons, 0) as persons
     from date_pairs
     inner join persons_per_stage
         on date_pairs.from_as_of_date = persons_per_stage.as_of_date
     left join leavers
-        on date_pairs.to_as_of_date = leavers.valid_from and persons_per_stage.stage = leavers.stage
+        on
+            date_pairs.to_as_of_date = leavers.valid_from
+            and persons_per_stage.lifecycle_stage = leavers.lifecycle_stage
 
 ),
 

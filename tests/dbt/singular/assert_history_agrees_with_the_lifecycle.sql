@@ -58,7 +58,7 @@ disagreements as (
         coalesce(lifecycle.customer_key, history_on_as_of_date.customer_key) as customer_key,
         history_on_as_of_date.valid_from as history_valid_from,
         history_on_as_of_date.lifecycle_stage as history_stage,
-        lifecycle.lifecycle_stage as lifecycle_stage
+        lifecycle.lifecycle_stage
     from lifecycle
     full outer join history_on_as_of_date
         on lifecycle.customer_key = history_on_as_of_date.customer_key
