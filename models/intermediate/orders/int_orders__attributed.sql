@@ -46,10 +46,7 @@ final as (
 
         -- dates
         ordered_at,
-        cast(ordered_at as date) as order_date,
-
-        -- when staging last (re)derived the order: fct_orders writes the orders staged after its stored rows
-        loaded_at
+        cast(ordered_at as date) as order_date
 
     from orders_in_window
 
