@@ -1,5 +1,5 @@
--- Per person known on the as-of date: their current stage, when they entered it (stage_changed_on) and the
--- stage before it (previous_stage; NULL when newly known), read from customer_stage_history up to that date.
+-- Per person known on the as-of date: their stage, when they entered it (stage_changed_on) and the stage
+-- before it (previous_stage; NULL when newly known) — their latest stage start up to that date.
 {{ config(materialized='view') }}
 
 with
@@ -10,37 +10,22 @@ as_of as (
 
 ),
 
-history as (
-
-    select history.*
-    from {{ ref('customer_stage_history') }} as history
-    cross join as_of
-    where history.valid_from <= as_of.as_of_date
-
-),
-
--- History rows also record changes of the overlays: a stage starts where it differs from the row before.
-with_previous as (
-
-    select
-        customer_key,
-        valid_from,
-        lifecycle_stage,
-        lag(lifecycle_stage) over (partition by customer_key order by valid_from asc nulls last) as previous_stage,
-        row_number() over (partition by customer_key order by valid_from desc nulls last) as recency
-    from history
-
-),
-
 stage_starts as (
 
+    select * from {{ ref('customer_stage_starts') }}
+
+),
+
+ranked as (
+
     select
-        customer_key,
-        valid_from,
-        previous_stage,
-        row_number() over (partition by customer_key order by valid_from desc nulls last) as start_recency
-    from with_previous
-    where lifecycle_stage is distinct from previous_stage
+        stage_starts.*,
+        row_number() over (
+            partition by stage_starts.customer_key order by stage_starts.valid_from desc nulls last
+        ) as recency
+    from stage_starts
+    cross join as_of
+    where stage_starts.valid_from <= as_of.as_of_date
 
 ),
 
@@ -48,17 +33,15 @@ final as (
 
     select
         -- ids
-        with_previous.customer_key,
+        customer_key,
 
         -- stage change
-        with_previous.lifecycle_stage,
-        stage_starts.previous_stage,
-        stage_starts.valid_from as stage_changed_on
+        lifecycle_stage,
+        previous_stage,
+        valid_from as stage_changed_on
 
-    from with_previous
-    inner join stage_starts
-        on with_previous.customer_key = stage_starts.customer_key and stage_starts.start_recency = 1
-    where with_previous.recency = 1 and with_previous.lifecycle_stage is not null
+    from ranked
+    where recency = 1 and lifecycle_stage is not null
 
 )
 
