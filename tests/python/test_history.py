@@ -15,6 +15,8 @@ Fixture tests/python/fixtures/history_raw, worked out by hand (docs/lifecycle-de
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shutil
 
 import pytest
 from conftest import FIXTURES
@@ -225,3 +227,54 @@ def test_a_night_without_changes_adds_no_row_but_is_a_recorded_date(tmp_path):
             (FEB6, feb7, "repeat", "repeat", 1),
         ]
     )
+
+
+def raw_with_invalid(tmp_path, *order_ids: str):
+    """A copy of the fixture's raw files in which the given orders have an invalid status (staging quarantines
+    them: edited in place, they stop being valid orders)."""
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    orders = raw / "orders.csv"
+    lines = orders.read_text().splitlines(keepends=True)
+    orders.write_text(
+        "".join(
+            line.replace(",completed,", ",lost_in_transit,") if line.split(",")[0] in order_ids else line
+            for line in lines
+        )
+    )
+    return raw
+
+
+def test_a_person_no_longer_known_gets_a_row_without_state(tmp_path):
+    """bob's only order becomes invalid (quarantined) after Feb 3: from Feb 6 he is not known, so the history gets
+    a row with NULL state, he moves nowhere in the transitions, and the history agrees with the lifecycle."""
+    database = tmp_path / "warehouse.duckdb"
+    for as_of in (JAN25, FEB3):
+        build(database, as_of)
+    run_dbt(["build"], raw_with_invalid(tmp_path, "b1"), database, dbt_vars={"as_of_date": FEB6.isoformat()})
+    assert query(
+        database,
+        f"select lifecycle_stage, rfm_segment, is_vip, engagement from marts.customer_stage_history"
+        f" where customer_key = {BOB} and valid_from = '{FEB6}'",
+    ) == [(None, None, None, None)]
+    assert (FEB6, BOB, "new") not in history(database)
+    assert sorted(r for r in transitions(database) if r[1] == FEB6) == sorted(
+        [(FEB3, FEB6, "at_risk", "repeat", 1), (FEB3, FEB6, "prospect", "prospect", 1)]
+    )
+    assert BOB not in [row[0] for row in stage_changes(database)]
+
+
+def test_rerunning_the_latest_date_on_changed_data_fails_the_agreement_test(tmp_path):
+    """alice's Feb 5 order becomes invalid after the Feb 6 run: as of Feb 6 she is now at_risk (16 / 10), but her
+    recorded Feb 6 row (repeat) cannot be replaced without a DELETE, so nothing is appended and the test fails."""
+    database = tmp_path / "warehouse.duckdb"
+    for as_of in (JAN25, FEB3, FEB6):
+        build(database, as_of)
+    rows = history_rows(database)
+    result = run_dbt(
+        ["build"], raw_with_invalid(tmp_path, "a4"), database, dbt_vars={"as_of_date": FEB6.isoformat()}, check=False
+    )
+    assert result.returncode != 0
+    assert re.search(r"FAIL \d+ assert_history_agrees_with_the_lifecycle", result.stdout)
+    # (bob's RFM segment may move with alice's recency: he may get a row; alice gets none)
+    assert [r for r in history_rows(database) if r[0] == ALICE] == [r for r in rows if r[0] == ALICE]
