@@ -1,4 +1,7 @@
--- Newsletter status per known person as of the as-of date, and where they first signed up.
+-- Newsletter status per known person as of the as-of date, and where they first signed up. A view: only the
+-- overlays read it.
+{{ config(materialized='view') }}
+
 with
 
 as_of as (

@@ -1,5 +1,7 @@
 -- VIP flag per buyer: vip_score = mean of the percent_ranks of order_count, tenure_days and net_revenue; the
 -- best var vip_share of all buyers by vip_score (ties: more revenue, then the lower customer_key) are VIPs.
+{{ config(materialized='view') }}
+
 with
 
 buyers as (

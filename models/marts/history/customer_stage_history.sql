@@ -26,21 +26,9 @@ recorded_dates as (
 
 ),
 
-stages as (
+tracked_state as (
 
-    select * from {{ ref('int_customers__stages') }}
-
-),
-
-rfm_scores as (
-
-    select * from {{ ref('int_customers__rfm_scores') }}
-
-),
-
-overlays as (
-
-    select * from {{ ref('int_customers__overlays') }}
+    select * from {{ ref('int_customers__tracked_state') }}
 
 ),
 
@@ -56,19 +44,15 @@ latest_date as (
 tracked as (
 
     select
-        stages.customer_key,
+        tracked_state.customer_key,
         latest_date.as_of_date as valid_from,
-        stages.lifecycle_stage,
-        rfm_scores.rfm_segment,
-        overlays.is_vip,
-        overlays.engagement
-    from stages
+        tracked_state.lifecycle_stage,
+        tracked_state.rfm_segment,
+        tracked_state.is_vip,
+        tracked_state.engagement
+    from tracked_state
     inner join latest_date
-        on stages.as_of_date = latest_date.as_of_date
-    left join rfm_scores
-        on stages.customer_key = rfm_scores.customer_key
-    left join overlays
-        on stages.customer_key = overlays.customer_key
+        on tracked_state.as_of_date = latest_date.as_of_date
 
 ),
 

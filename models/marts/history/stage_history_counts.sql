@@ -1,5 +1,7 @@
 -- Persons per stage on each recorded as-of date, from the stage starts alone: a running sum, over the recorded
 -- dates, of the persons entering (+1) and leaving (−1) each stage. Stages nobody was ever in have no rows.
+{{ config(materialized='view') }}
+
 with
 
 recorded_dates as (
