@@ -5,8 +5,9 @@
     batches are immutable once landed, so a stored batch is never read again. The model's select reads the
     source and must carry `_source_file`; this materialization runs it
       - whole (drop, create table as) on the first run, on --full-refresh, for a dataset given as one file (it is
-        rewritten in place, so it is reloaded every run), or when a stored batch is no longer offered (a file
-        was removed, or the dataset switched between file and folder);
+        rewritten in place, so it is reloaded every run), when a stored batch is no longer offered (a file
+        was removed, or the dataset switched between file and folder), or when the stored table has other
+        columns than the select (the model changed, or the table predates landing);
       - else as `insert into` of the rows of the new batches only, named as literals so that DuckDB opens only
         their files; nothing at all when no batch is new.
     Needs no DELETE or MERGE, so it runs unchanged on engines without row deletes. Config: `dataset` (the
@@ -16,11 +17,12 @@
     {%- set existing = load_cached_relation(this) -%}
     {%- set offered = offered_batches(config.require('dataset')) -%}
     {%- set stored = [] -%}
-    {%- if existing is not none and not should_full_refresh() and offered is not none -%}
+    {%- set appendable = existing is not none and not should_full_refresh() and offered is not none
+        and _same_columns(existing, sql) -%}
+    {%- if appendable -%}
         {%- set stored = run_query('select distinct _source_file from ' ~ existing).columns[0].values() | list -%}
     {%- endif -%}
-    {%- set appending = existing is not none and not should_full_refresh() and offered is not none
-        and stored | reject('in', offered) | list | length == 0 -%}
+    {%- set appending = appendable and stored | reject('in', offered) | list | length == 0 -%}
     {%- set new_batches = offered | reject('in', stored) | list if appending else [] -%}
 
     {{ run_hooks(pre_hooks) }}
@@ -44,6 +46,13 @@
     {% do adapter.commit() %}
     {{ return({'relations': [target]}) }}
 {% endmaterialization %}
+
+{#- True when the stored table `relation` has exactly the columns of the model's select `sql` (names, in order). -#}
+{% macro _same_columns(relation, sql) -%}
+    {%- set stored = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set wanted = get_column_schema_from_query(sql) | map(attribute='name') | map('lower') | list -%}
+    {{ return(stored == wanted) }}
+{%- endmacro %}
 
 {#- The batches the raw source of `dataset` offers now, as a list of `_source_file` values; none when the dataset
     is one file that is reloaded whole on every run. -#}
