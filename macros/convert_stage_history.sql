@@ -1,7 +1,7 @@
 {#- `dbt run-operation convert_stage_history_to_changes`: upgrade a stage history written by the per-date version
     (one row per person per as-of date, column as_of_date) to the changes-only shape of design 2, keeping what it
-    recorded. Without it the first design-2 run stops with dbt's on_schema_change error on
-    customer_stage_history. Does nothing (and says so) when the table is missing or already has the new shape.
+    recorded. Without it the first design-2 run stops on customer_stage_history (its incremental select reads
+    valid_from from the stored table). Does nothing (and says so) when the table is missing or already new.
     - stage_history_dates: the distinct old as_of_dates (it replaces any table a failed design-2 run left);
     - customer_stage_history: a person's old row when their tracked state differs from their row on the previous
       recorded date, or they were not known on it (valid_from = its as_of_date); and a NULL-state row on a recorded
