@@ -1,17 +1,39 @@
-"""Run dbt against a raw folder and a throwaway DuckDB file, as the tests need it."""
+"""Run dbt against a raw folder and a throwaway DuckDB file, as the tests need it.
+
+dbt runs in this process through its programmatic API (`dbtRunner`, as the driver runs it): a subprocess paid
+for importing dbt (2-3 s) on every call. Each call gets a fresh dbtRunner, its own environment (raw folder,
+database, profiles) restored afterwards, and a target folder beside its database (dbt's partial parsing then
+serves the next run against the same database with the same vars). The profile has keep_open false, so dbt
+hands the DuckDB file back when the call returns and the test can open it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
-import subprocess
-import sys
+import threading
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-DBT = Path(sys.executable).parent / "dbt"
+
+# One dbt at a time: dbt keeps its flags, event logger and adapter registry in module globals.
+_DBT_LOCK = threading.Lock()
+
+
+@dataclass
+class DbtResult:
+    """What a dbt call printed, shaped like the subprocess.CompletedProcess the tests used to get."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 def person_key(email: str) -> int:
@@ -25,23 +47,62 @@ def run_dbt(
     database: Path,
     dbt_vars: dict | None = None,
     check: bool = True,
-) -> subprocess.CompletedProcess:
-    """Run one dbt command in a subprocess (fresh dbt state each time) and return its output."""
-    env = {
-        **os.environ,
+) -> DbtResult:
+    """Run one dbt command in-process and return what it printed (dbt's console lines, without colours) and a
+    return code: 0 success, 1 failed nodes, 2 an error that stopped dbt (as the dbt command line exits)."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt takes seconds to import
+    from dbt_common.events.functions import capture_stdout_logs, stop_capture_stdout_logs
+
+    command = [
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target_path(database)),
+        "--log-path",
+        str(database.parent / "dbt-logs"),
+        "--no-use-colors",
+    ]
+    if dbt_vars:
+        command += ["--vars", repr(dbt_vars)]
+    environment = {
         "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"),
         "LIFECYCLE_RAW_DIR": str(raw_dir),
         "LIFECYCLE_DUCKDB_PATH": str(database),
-        "DBT_LOG_PATH": str(database.parent / "dbt-logs"),
-        "DBT_TARGET_PATH": str(target_path(database)),
     }
-    command = [str(DBT), *args, "--project-dir", str(PROJECT_DIR)]
-    if dbt_vars:
-        command += ["--vars", repr(dbt_vars)]
-    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
-    return result
+    output = io.StringIO()
+    with _DBT_LOCK, _environment(environment), contextlib.chdir(PROJECT_DIR):
+        capture_stdout_logs(output)
+        try:
+            result = dbtRunner().invoke(command)
+        finally:
+            stop_capture_stdout_logs()
+    stderr = ""
+    if result.success:
+        returncode = 0
+    elif result.exception is None:
+        returncode = 1
+    else:
+        returncode = 2
+        stderr = "".join(traceback.format_exception(result.exception))
+    completed = DbtResult(command, returncode, output.getvalue(), stderr)
+    if check and returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-3000:]}")
+    return completed
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def target_path(database: Path) -> Path:
