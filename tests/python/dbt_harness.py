@@ -5,6 +5,9 @@ for importing dbt (2-3 s) on every call. Each call gets a fresh dbtRunner, its o
 database, profiles) restored afterwards, and a target folder beside its database (dbt's partial parsing then
 serves the next run against the same database with the same vars). The profile has keep_open false, so dbt
 hands the DuckDB file back when the call returns and the test can open it.
+
+`dbt build` here leaves out dbt's unit tests unless asked (`unit_tests=True`): they do not read the data, so
+they prove the same on every build; test_dbt_unit_tests.py runs them all once. Data tests run as before.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def run_dbt(
     database: Path,
     dbt_vars: dict | None = None,
     check: bool = True,
+    unit_tests: bool = False,
 ) -> DbtResult:
     """Run one dbt command in-process and return what it printed (dbt's console lines, without colours) and a
     return code: 0 success, 1 failed nodes, 2 an error that stopped dbt (as the dbt command line exits)."""
@@ -63,6 +67,8 @@ def run_dbt(
         str(database.parent / "dbt-logs"),
         "--no-use-colors",
     ]
+    if args[0] == "build" and not unit_tests:
+        command += ["--exclude-resource-type", "unit_test"]
     if dbt_vars:
         command += ["--vars", repr(dbt_vars)]
     environment = {
