@@ -51,15 +51,16 @@ def transitions(database) -> list[tuple]:
     )
 
 
-def build(database, as_of: dt.date, *extra: str, **dbt_vars) -> None:
-    run_dbt(["build", *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat(), **dbt_vars})
+def build(database, as_of: dt.date, *extra: str, command: str = "run", **dbt_vars) -> None:
+    """`dbt run` as of `as_of`; the data tests run on the three dates' warehouse (`command="build"`)."""
+    run_dbt([command, *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat(), **dbt_vars})
 
 
 @pytest.fixture(scope="module")
 def three_dates(tmp_path_factory):
     database = tmp_path_factory.mktemp("history") / "warehouse.duckdb"
     for as_of in (JAN25, FEB3, FEB6):
-        build(database, as_of)
+        build(database, as_of, command="build")
     return database
 
 
@@ -227,7 +228,7 @@ def test_stage_history_keep_days_forgets_older_dates_but_not_the_one_before(tmp_
 @pytest.mark.parametrize("bad_value", [-1, True, "a week"])
 def test_stage_history_keep_days_must_be_whole_days(tmp_path, bad_value):
     result = run_dbt(
-        ["build"],
+        ["run"],
         RAW,
         tmp_path / "warehouse.duckdb",
         dbt_vars={"as_of_date": JAN25.isoformat(), "stage_history_keep_days": bad_value},
