@@ -71,18 +71,19 @@ def run_dbt(
         command += ["--exclude-resource-type", "unit_test"]
     if dbt_vars:
         command += ["--vars", repr(dbt_vars)]
-    environment = {
+    variables = {
         "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"),
         "LIFECYCLE_RAW_DIR": str(raw_dir),
         "LIFECYCLE_DUCKDB_PATH": str(database),
     }
     output = io.StringIO()
-    with _DBT_LOCK, _environment(environment), contextlib.chdir(PROJECT_DIR):
+    with _DBT_LOCK, environment(variables), contextlib.chdir(PROJECT_DIR):
         capture_stdout_logs(output)
         try:
             result = dbtRunner().invoke(command)
         finally:
             stop_capture_stdout_logs()
+            close_dbt_connections()
     stderr = ""
     if result.success:
         returncode = 0
@@ -98,10 +99,15 @@ def run_dbt(
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]):
+def environment(values: dict[str, str | None]):
+    """Set (or, for None, remove) environment variables for the block; restore them after."""
     previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
     try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         yield
     finally:
         for name, value in previous.items():
@@ -109,6 +115,19 @@ def _environment(values: dict[str, str]):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def close_dbt_connections() -> None:
+    """Close the DuckDB database dbt-duckdb keeps for this process between dbt calls (its connection manager holds
+    one environment per process until the next call with other credentials or the process ends). With the
+    profile's keep_open false it is closed already, but an in-memory one (as `dbt source freshness` uses, with
+    the published warehouse attached) stays open and would keep that file busy."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def target_path(database: Path) -> Path:
