@@ -48,8 +48,7 @@ def resolved_as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 def check_stages(con: duckdb.DuckDBPyConnection) -> Check:
     """Every known person has exactly one stage, and the stage is one of the five."""
-    # The identity map may hold several identifiers per person: count persons, not rows.
-    persons = _scalar(con, "select count(distinct customer_key) from intermediate.int_customers__identity")
+    persons = _scalar(con, "select count(*) from intermediate.int_persons__identified")
     rows, keys, staged, unknown = con.execute(
         f"""
         select

@@ -113,3 +113,24 @@
 {% macro _published_catalog_name() -%}
     {{ return('published_warehouse') }}
 {%- endmacro %}
+
+{#- A raw folder's files (`raw_input` from find_raw_input) against the files whose rows `relation` stores:
+    {'gone': loaded but no longer in the folder, 'new': in the folder but not loaded yet}. -#}
+{% macro folder_files_against(relation, raw_input) -%}
+    {%- set loaded = run_query(
+        'select distinct _source_file from ' ~ relation ~ ' where _source_file is not null order by _source_file'
+    ).columns[0].values() -%}
+    {{ return({
+        'gone': loaded | reject('in', raw_input.files) | list,
+        'new': raw_input.files | reject('in', loaded) | list,
+    }) }}
+{%- endmacro %}
+
+{#- Filter on the file name for rows of `files` (false for none); DuckDB pushes it into the file reader. -#}
+{% macro source_file_in(files) -%}
+    {%- if files -%}
+        _source_file in ('{{ files | map('replace', "'", "''") | join("', '") }}')
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}

@@ -24,18 +24,3 @@
 {% macro spark__person_key_from_md5(md5_hex) -%}
     cast(conv(substr({{ md5_hex }}, 1, 15), 16, 10) as bigint)
 {%- endmacro %}
-
-{#- Pre-hook of customer_stage_history, which a --full-refresh keeps: a history written before the key was a
-    bigint holds the md5 text; convert it in place to the same numbers the new rows get. -#}
-{% macro convert_stored_person_keys(relation) -%}
-    {%- if execute -%}
-        {%- set stored = load_cached_relation(relation) -%}
-        {%- if stored is not none -%}
-            {%- set key_column = adapter.get_columns_in_relation(stored) | selectattr('name', 'equalto', 'customer_key') | list -%}
-            {%- if key_column and key_column[0].is_string() -%}
-                alter table {{ stored }} alter column customer_key type {{ dbt.type_bigint() }}
-                using {{ person_key_from_md5('customer_key') }}
-            {%- endif -%}
-        {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}

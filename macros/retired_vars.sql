@@ -5,6 +5,9 @@
     {%- set retired = {
         'incremental_lookback_days': 'staging now re-derives exactly the ids whose raw rows changed, so there is no '
             ~ 'window to set (README "Incremental refresh and history")',
+        'stage_history_keep_days': 'the stage history keeps only changes (one row per person per change of '
+            ~ 'stage or tracked overlay), so it grows with the changes, not with the dates, and no date is forgotten '
+            ~ '(models/marts/history/_history__docs.md)',
     } -%}
     {%- if execute -%}
         {%- for name, replacement in retired.items() -%}

@@ -710,14 +710,14 @@ def peer_child(raw_dir: Path, out_path: Path, result_path: Path) -> None:
 
 
 def compare_with_peer(database: Path, peer_path: Path) -> dict:
-    """Join lifetimes' summary, by email through the identity map, to marts.customer_lifecycle; count mismatches."""
+    """Join lifetimes' summary, by email (int_persons__identified), to marts.customer_lifecycle; count mismatches."""
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
         [row] = con.execute(
             f"""
             with persons as (
-                select email, customer_key from intermediate.int_customers__identity where identifier_type = 'email'
+                select email, customer_key from intermediate.int_persons__identified
             ),
             peer as (select * from read_parquet('{peer_path}') left join persons using (email)),
             ours as (select * from marts.customer_lifecycle where frequency is not null)

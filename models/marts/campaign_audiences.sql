@@ -3,14 +3,13 @@ with
 
 lifecycle as (
 
-    select * from {{ ref('int_customers__lifecycle') }}
+    select * from {{ ref('customer_lifecycle') }}
 
 ),
 
 persons as (
 
-    select * from {{ ref('int_customers__identity') }}
-    where identifier_type = 'email'
+    select * from {{ ref('int_persons__identified') }}
 
 ),
 

@@ -1,88 +1,124 @@
--- Where each known person stands as of the as-of date: int_customers__lifecycle with its stage changes, contracted.
+-- Where each known person stands as of the as-of date: stage, overlays, RFM, order facts, sessions and the
+-- stage change before it (from the stage history), one wide row per person, contracted.
 with
 
-lifecycle as (
+stages as (
 
-    select * from {{ ref('int_customers__lifecycle') }}
+    select * from {{ ref('int_customers__stages') }}
+
+),
+
+order_facts as (
+
+    select * from {{ ref('int_customers__order_facts') }}
+
+),
+
+rfm_scores as (
+
+    select * from {{ ref('int_customers__rfm_scores') }}
+
+),
+
+overlays as (
+
+    select * from {{ ref('int_customers__overlays') }}
+
+),
+
+session_summary as (
+
+    select * from {{ ref('int_customers__session_summary') }}
 
 ),
 
 stage_changes as (
 
-    select * from {{ ref('int_customers__stage_changes') }}
-
-),
-
-with_stage_changes as (
-
-    select
-        lifecycle.*,
-        stage_changes.previous_stage,
-        stage_changes.stage_changed_on
-    from lifecycle
-    left join stage_changes
-        on
-            lifecycle.customer_key = stage_changes.customer_key
-            and lifecycle.as_of_date = stage_changes.as_of_date
+    select * from {{ ref('customer_stage_changes') }}
 
 ),
 
 final as (
 
     select
-        customer_key,
-        as_of_date,
-        lifecycle_stage,
-        is_active,
-        is_vip,
-        engagement,
-        is_subscribed,
-        is_dissatisfied,
-        is_archived,
-        has_open_cart,
-        r_score,
-        f_score,
-        m_score,
-        rfm_segment,
-        vip_score,
-        first_order_date,
-        last_order_date,
-        order_count,
-        purchase_days,
-        frequency,
-        recency_days,
-        tenure_days,
-        avg_repeat_order_value,
-        days_since_last_order,
-        net_revenue,
-        avg_order_value,
-        valid_orders,
-        return_rate,
-        avg_interval_days,
-        median_interval_days,
-        stddev_interval_days,
-        expected_interval_days,
-        expected_next_order_date,
-        overdue_ratio,
-        days_overdue,
-        deliveries_in_window,
-        opens_in_window,
-        clicks_in_window,
-        email_sessions_in_window,
-        sessions,
-        stitched_sessions,
-        main_device,
-        main_channel,
-        last_seen_at,
-        signup_source,
-        first_signed_up_at,
-        first_seen_at,
+        -- ids
+        stages.customer_key,
+        stages.as_of_date,
 
-        -- stage history (README "Incremental refresh and history")
-        previous_stage,
-        stage_changed_on
+        -- stage and overlays
+        stages.lifecycle_stage,
+        stages.is_active,
+        overlays.is_vip,
+        overlays.engagement,
+        overlays.is_subscribed,
+        overlays.is_dissatisfied,
+        overlays.is_archived,
+        overlays.has_open_cart,
 
-    from with_stage_changes
+        -- rfm
+        rfm_scores.r_score,
+        rfm_scores.f_score,
+        rfm_scores.m_score,
+        rfm_scores.rfm_segment,
+        overlays.vip_score,
+
+        -- purchase facts (NULL for non-buyers)
+        order_facts.first_order_date,
+        order_facts.last_order_date,
+        order_facts.order_count,
+        order_facts.purchase_days,
+        order_facts.frequency,
+        order_facts.recency_days,
+        order_facts.tenure_days,
+        order_facts.avg_repeat_order_value,
+        order_facts.days_since_last_order,
+        cast(coalesce(order_facts.net_revenue, 0) as {{ dbt.type_numeric() }}) as net_revenue,
+        order_facts.avg_order_value,
+        cast(coalesce(order_facts.valid_orders, 0) as {{ dbt.type_bigint() }}) as valid_orders,
+        order_facts.return_rate,
+
+        -- rhythm
+        order_facts.avg_interval_days,
+        order_facts.median_interval_days,
+        order_facts.stddev_interval_days,
+        order_facts.expected_interval_days,
+        order_facts.expected_next_order_date,
+        order_facts.overdue_ratio,
+        order_facts.days_overdue,
+
+        -- engagement in the window
+        overlays.deliveries_in_window,
+        overlays.opens_in_window,
+        overlays.clicks_in_window,
+        overlays.email_sessions_in_window,
+
+        -- sessions
+        cast(coalesce(session_summary.sessions, 0) as {{ dbt.type_bigint() }}) as sessions,
+        cast(coalesce(session_summary.stitched_sessions, 0) as {{ dbt.type_bigint() }}) as stitched_sessions,
+        session_summary.main_device,
+        session_summary.main_channel,
+        session_summary.last_seen_at,
+
+        -- signup
+        overlays.signup_source,
+        overlays.first_signed_up_at,
+        stages.first_seen_at,
+
+        -- stage history (marts/history/_history__docs.md)
+        stage_changes.previous_stage,
+        stage_changes.stage_changed_on
+
+    from stages
+    left join order_facts
+        on stages.customer_key = order_facts.customer_key
+    left join rfm_scores
+        on stages.customer_key = rfm_scores.customer_key
+    left join overlays
+        on stages.customer_key = overlays.customer_key
+    left join session_summary
+        on stages.customer_key = session_summary.customer_key
+    left join stage_changes
+        on stages.customer_key = stage_changes.customer_key
 
 )
 

@@ -3,7 +3,7 @@ with
 
 lifecycle as (
 
-    select * from {{ ref('int_customers__lifecycle') }}
+    select * from {{ ref('customer_lifecycle') }}
 
 ),
 

@@ -64,8 +64,8 @@ def btyd(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
         select identity.email, lifecycle.frequency, lifecycle.recency_days, lifecycle.tenure_days,
             lifecycle.avg_repeat_order_value
         from marts.customer_lifecycle as lifecycle
-        inner join intermediate.int_customers__identity as identity
-            on lifecycle.customer_key = identity.customer_key and identity.identifier_type = 'email'
+        inner join intermediate.int_persons__identified as identity
+            on lifecycle.customer_key = identity.customer_key
         where lifecycle.purchase_days is not null
         """,
     )

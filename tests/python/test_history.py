@@ -1,4 +1,4 @@
-"""Stage history, transitions and previous_stage on a hand-made three-date scenario.
+"""Stage history (changes only), transitions and previous_stage on a hand-made three-date scenario.
 
 Fixture tests/python/fixtures/history_raw, worked out by hand (docs/lifecycle-definitions.md):
 - alice buys on Jan 1, 11, 21 (gaps of 10 days, expected interval 10) and again on Feb 5;
@@ -15,12 +15,12 @@ Fixture tests/python/fixtures/history_raw, worked out by hand (docs/lifecycle-de
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 
-import duckdb
 import pytest
 from conftest import FIXTURES
-from dbt_harness import compiled_sql, person_key, query, run_dbt
+from dbt_harness import person_key, query, run_dbt
 
 RAW = FIXTURES / "history_raw"
 JAN25, FEB3, FEB6 = dt.date(2024, 1, 25), dt.date(2024, 2, 3), dt.date(2024, 2, 6)
@@ -51,19 +51,21 @@ def transitions(database) -> list[tuple]:
     )
 
 
-def build(database, as_of: dt.date, *extra: str, command: str = "run", **dbt_vars) -> None:
-    """`dbt run` as of `as_of`; the data tests run on the three dates' warehouse (`command="build"`)."""
-    run_dbt([command, *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat(), **dbt_vars})
+def build(database, as_of: dt.date, *extra: str, check: bool = True, **dbt_vars):
+    return run_dbt(
+        ["build", *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat(), **dbt_vars}, check=check
+    )
 
 
 @pytest.fixture(scope="module")
 def three_dates(tmp_path_factory):
     database = tmp_path_factory.mktemp("history") / "warehouse.duckdb"
     for as_of in (JAN25, FEB3, FEB6):
-        build(database, as_of, command="build")
+        build(database, as_of)
     return database
 
 
+# The stage of each known person on each date the scenario ran for.
 THREE_DATE_HISTORY = sorted(
     [
         (JAN25, ALICE, "repeat"),
@@ -77,9 +79,31 @@ THREE_DATE_HISTORY = sorted(
     ]
 )
 
+# The stage of P on D: P's latest history row with valid_from <= D, for every recorded as-of date D.
+STAGE_ON_DATE_SQL = """
+    with ranked as (
+        select
+            dates.as_of_date, history.customer_key, history.lifecycle_stage,
+            row_number() over (
+                partition by dates.as_of_date, history.customer_key order by history.valid_from desc
+            ) as recency
+        from marts.stage_history_dates as dates
+        inner join marts.customer_stage_history as history on history.valid_from <= dates.as_of_date
+    )
+    select as_of_date, customer_key, lifecycle_stage from ranked where recency = 1 and lifecycle_stage is not null
+"""
+
 
 def history(database) -> list[tuple]:
-    return sorted(query(database, "select as_of_date, customer_key, lifecycle_stage from marts.customer_stage_history"))
+    return sorted(query(database, STAGE_ON_DATE_SQL))
+
+
+def history_rows(database) -> list[tuple]:
+    return sorted(query(database, "select * from marts.customer_stage_history"))
+
+
+def recorded_dates(database) -> list[dt.date]:
+    return [row[0] for row in query(database, "select as_of_date from marts.stage_history_dates order by 1")]
 
 
 # After Feb 6: alice back to repeat from at_risk that day, bob new since Feb 3, carol a prospect since Jan 25.
@@ -91,8 +115,39 @@ def stage_changes(database) -> list[tuple]:
     return sorted(query(database, sql))
 
 
-def test_history_has_one_row_per_person_and_date(three_dates):
+def test_history_gives_the_stage_of_every_person_on_every_date(three_dates):
+    assert recorded_dates(three_dates) == [JAN25, FEB3, FEB6]
     assert history(three_dates) == THREE_DATE_HISTORY
+
+
+def test_history_keeps_changes_only(three_dates):
+    rows = query(three_dates, "select valid_from, customer_key, lifecycle_stage from marts.customer_stage_history")
+    # carol never changed: one row; alice one per stage she moved into; bob from the date he became known
+    assert [r for r in rows if r[1] == CAROL] == [(JAN25, CAROL, "prospect")]
+    assert sorted(r for r in rows if r[1] == ALICE and r[0] in (JAN25, FEB3, FEB6)) >= [
+        (JAN25, ALICE, "repeat"),
+        (FEB3, ALICE, "at_risk"),
+        (FEB6, ALICE, "repeat"),
+    ]
+    assert min(r[0] for r in rows if r[1] == BOB) == FEB3
+    # each row differs from the person's row before in at least one tracked column
+    assert query(
+        three_dates,
+        """
+        select count(*) from (
+            select
+                lifecycle_stage, rfm_segment, is_vip, engagement,
+                lag(lifecycle_stage) over w as stage_before, lag(rfm_segment) over w as segment_before,
+                lag(is_vip) over w as vip_before, lag(engagement) over w as engagement_before,
+                row_number() over w as n
+            from marts.customer_stage_history
+            window w as (partition by customer_key order by valid_from)
+        )
+        where n > 1 and lifecycle_stage is not distinct from stage_before
+            and rfm_segment is not distinct from segment_before and is_vip is not distinct from vip_before
+            and engagement is not distinct from engagement_before
+        """,
+    ) == [(0,)]
 
 
 def test_transitions_between_consecutive_dates(three_dates):
@@ -113,126 +168,113 @@ def test_customer_lifecycle_knows_the_previous_stage(three_dates):
     )
 
 
-def test_rerunning_a_date_replaces_it_and_full_refresh_keeps_history(tmp_path):
+def test_rerunning_a_date_adds_nothing_and_full_refresh_keeps_history(tmp_path):
     database = tmp_path / "warehouse.duckdb"
-    for as_of in (JAN25, FEB3, FEB6, FEB3):
+    for as_of in (JAN25, FEB3, FEB6):
         build(database, as_of)
-    assert query(database, "select count(*) from marts.customer_stage_history") == [(8,)]
-    # As of Feb 3 again: only earlier dates count, so alice moved from repeat on Feb 3 (Feb 6 is ignored).
+    rows = history_rows(database)
+    build(database, FEB6)
+    assert history_rows(database) == rows
+    # As of Feb 3 again (recorded): the history up to Feb 3 agrees, so the build passes and appends nothing;
+    # alice moved from repeat on Feb 3 (Feb 6 is ignored).
+    build(database, FEB3)
+    assert history_rows(database) == rows
     assert query(
         database,
         f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = {ALICE}",
     ) == [("repeat", FEB3)]
     build(database, FEB6, "--full-refresh")
-    assert query(database, "select count(*) from marts.customer_stage_history") == [(8,)]
-    assert query(
-        database,
-        f"select previous_stage, stage_changed_on from marts.customer_lifecycle where customer_key = {ALICE}",
-    ) == [("at_risk", FEB6)]
+    assert history_rows(database) == rows
+    assert recorded_dates(database) == [JAN25, FEB3, FEB6]
+    assert stage_changes(database) == THREE_DATE_STAGE_CHANGES
 
 
-def compiled_stage_changes(database) -> str:
-    return compiled_sql(database, "intermediate/history/int_customers__stage_changes.sql")
-
-
-def test_backfilling_a_date_between_two_others_and_nightly_runs_read_no_history(tmp_path):
+def test_an_earlier_date_appends_nothing_and_a_test_says_what_to_do(tmp_path):
     database = tmp_path / "warehouse.duckdb"
     build(database, JAN25)
     build(database, FEB6)
+    rows = history_rows(database)
     assert query(database, "select from_as_of_date, to_as_of_date from marts.stage_transitions group by all") == [
         (JAN25, FEB6)
     ]
-    build(database, FEB3)  # backfilled between: replaces the pair that skipped it
-    assert "customer_stage_history" in compiled_stage_changes(database)  # derived from the whole history
-    build(database, FEB6)  # the next date after the stored one: derived from the stored Feb 3 rows
-    assert "customer_stage_history" not in compiled_stage_changes(database)
-    build(database, FEB6)  # the same date again: derived from the stored Feb 3 rows too
-    assert "customer_stage_history" not in compiled_stage_changes(database)
-    assert transitions(database) == THREE_DATE_TRANSITIONS
-    assert stage_changes(database) == THREE_DATE_STAGE_CHANGES
-    # Only the current date and the one before it are kept.
-    assert query(database, "select distinct as_of_date from intermediate.int_customers__stage_changes order by 1") == [
-        (FEB3,),
-        (FEB6,),
-    ]
+    # Feb 3 lies before the latest recorded date: the history is left as it is and the agreement test fails.
+    result = build(database, FEB3, check=False)
+    assert result.returncode != 0
+    assert "assert_history_agrees_with_the_lifecycle" in result.stdout
+    assert history_rows(database) == rows
+    assert recorded_dates(database) == [JAN25, FEB6]
+    # The next run of the latest date is fine again.
+    build(database, FEB6)
+    assert history_rows(database) == rows
 
 
-def test_forgetting_old_dates_leaves_the_next_nightly_run_unchanged(tmp_path):
-    """README "The file grows with the history": deleting old dates from the published history between runs
-    bounds the file, and the next night derives the same stage changes and transitions from the date before."""
-    kept, pruned = tmp_path / "kept" / "warehouse.duckdb", tmp_path / "pruned" / "warehouse.duckdb"
-    kept.parent.mkdir()
-    pruned.parent.mkdir()
-    for as_of in (JAN25, FEB3):
-        build(kept, as_of)
-    shutil.copyfile(kept, pruned)
-    with duckdb.connect(str(pruned)) as con:
-        con.execute(f"delete from marts.customer_stage_history where as_of_date < date '{FEB3}'")
-    for database in (kept, pruned):
-        build(database, FEB6)
-    assert query(pruned, "select distinct as_of_date from marts.customer_stage_history order by 1") == [
-        (FEB3,),
-        (FEB6,),
-    ]
-    lifecycle = "select customer_key, lifecycle_stage, previous_stage, stage_changed_on from marts.customer_lifecycle"
-    assert sorted(query(pruned, lifecycle)) == sorted(query(kept, lifecycle))
-    # carol has been a prospect since the forgotten Jan 25, and still is.
-    assert (CAROL, "prospect", None, JAN25) in query(pruned, lifecycle)
-    assert "customer_stage_history" not in compiled_stage_changes(pruned)
-    assert transitions(pruned) == transitions(kept) == THREE_DATE_TRANSITIONS
+def test_a_night_without_changes_adds_no_row_but_is_a_recorded_date(tmp_path):
+    """Feb 7: alice 2 days since her last purchase (repeat), bob 6 / 10 (new), carol a prospect: nobody changes.
+    A run that still passes the retired var stage_history_keep_days is told it changes nothing."""
+    database = tmp_path / "warehouse.duckdb"
+    for as_of in (JAN25, FEB3, FEB6):
+        build(database, as_of)
+    rows = history_rows(database)
+    feb7 = FEB6 + dt.timedelta(days=1)
+    result = build(database, feb7, stage_history_keep_days=3)
+    assert "var 'stage_history_keep_days' is no longer read" in result.stdout
+    assert history_rows(database) == rows
+    assert recorded_dates(database) == [JAN25, FEB3, FEB6, feb7]
+    assert sorted(r for r in transitions(database) if r[1] == feb7) == sorted(
+        [
+            (FEB6, feb7, "new", "new", 1),
+            (FEB6, feb7, "prospect", "prospect", 1),
+            (FEB6, feb7, "repeat", "repeat", 1),
+        ]
+    )
 
 
-def test_full_refresh_converts_a_history_keyed_by_md5_text(tmp_path):
-    """A warehouse built before customer_key was a bigint holds md5 text in the stage history, which a
-    --full-refresh keeps: its pre-hook converts the stored keys to the same numbers, and the run is the same as
-    on a warehouse that always had them."""
+def raw_with_invalid(tmp_path, *order_ids: str):
+    """A copy of the fixture's raw files in which the given orders have an invalid status (staging quarantines
+    them: edited in place, they stop being valid orders)."""
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    orders = raw / "orders.csv"
+    lines = orders.read_text().splitlines(keepends=True)
+    orders.write_text(
+        "".join(
+            line.replace(",completed,", ",lost_in_transit,") if line.split(",")[0] in order_ids else line
+            for line in lines
+        )
+    )
+    return raw
+
+
+def test_a_person_no_longer_known_gets_a_row_without_state(tmp_path):
+    """bob's only order becomes invalid (quarantined) after Feb 3: from Feb 6 he is not known, so the history gets
+    a row with NULL state, he moves nowhere in the transitions, and the history agrees with the lifecycle."""
     database = tmp_path / "warehouse.duckdb"
     for as_of in (JAN25, FEB3):
         build(database, as_of)
-    with duckdb.connect(str(database)) as con:
-        columns = [row[0] for row in con.execute("describe marts.customer_stage_history").fetchall()]
-        con.execute(
-            "create temp table md5_keyed as select history.* replace (md5(persons.email) as customer_key)"
-            " from marts.customer_stage_history as history"
-            " inner join intermediate.int_customers__identity as persons"
-            " on history.customer_key = persons.customer_key and persons.identifier_type = 'email'"
-        )
-        con.execute("drop table marts.customer_stage_history")
-        con.execute(f"create table marts.customer_stage_history as select {', '.join(columns)} from md5_keyed")
-    assert query(database, "select distinct typeof(customer_key) from marts.customer_stage_history") == [("VARCHAR",)]
-    build(database, FEB6, "--full-refresh")
-    assert query(database, "select distinct typeof(customer_key) from marts.customer_stage_history") == [("BIGINT",)]
-    assert history(database) == THREE_DATE_HISTORY
-    assert transitions(database) == THREE_DATE_TRANSITIONS
-    assert stage_changes(database) == THREE_DATE_STAGE_CHANGES
+    run_dbt(["build"], raw_with_invalid(tmp_path, "b1"), database, dbt_vars={"as_of_date": FEB6.isoformat()})
+    assert query(
+        database,
+        f"select lifecycle_stage, rfm_segment, is_vip, engagement from marts.customer_stage_history"
+        f" where customer_key = {BOB} and valid_from = '{FEB6}'",
+    ) == [(None, None, None, None)]
+    assert (FEB6, BOB, "new") not in history(database)
+    assert sorted(r for r in transitions(database) if r[1] == FEB6) == sorted(
+        [(FEB3, FEB6, "at_risk", "repeat", 1), (FEB3, FEB6, "prospect", "prospect", 1)]
+    )
+    assert BOB not in [row[0] for row in stage_changes(database)]
 
 
-@pytest.mark.parametrize(
-    ("keep_days", "kept_after_feb6"), [(0, [FEB3, FEB6]), (3, [FEB3, FEB6]), (12, [JAN25, FEB3, FEB6])]
-)
-def test_stage_history_keep_days_forgets_older_dates_but_not_the_one_before(tmp_path, keep_days, kept_after_feb6):
-    """Feb 3 is 9 days after Jan 25 and 3 before Feb 6: the Feb 3 run keeps Jan 25 (the date before it, which its
-    transitions read) whatever the window; the Feb 6 run forgets it unless it lies within the window (12 days).
-    Nothing else changes."""
+def test_rerunning_the_latest_date_on_changed_data_fails_the_agreement_test(tmp_path):
+    """alice's Feb 5 order becomes invalid after the Feb 6 run: as of Feb 6 she is now at_risk (16 / 10), but her
+    recorded Feb 6 row (repeat) cannot be replaced without a DELETE, so nothing is appended and the test fails."""
     database = tmp_path / "warehouse.duckdb"
-    dates = "select distinct as_of_date from marts.customer_stage_history order by 1"
-    build(database, JAN25, stage_history_keep_days=keep_days)
-    build(database, FEB3, stage_history_keep_days=keep_days)
-    assert query(database, dates) == [(JAN25,), (FEB3,)]
-    build(database, FEB6, stage_history_keep_days=keep_days)
-    assert query(database, dates) == [(date,) for date in kept_after_feb6]
-    assert transitions(database) == THREE_DATE_TRANSITIONS
-    assert stage_changes(database) == THREE_DATE_STAGE_CHANGES
-
-
-@pytest.mark.parametrize("bad_value", [-1, True, "a week"])
-def test_stage_history_keep_days_must_be_whole_days(tmp_path, bad_value):
+    for as_of in (JAN25, FEB3, FEB6):
+        build(database, as_of)
+    rows = history_rows(database)
     result = run_dbt(
-        ["run"],
-        RAW,
-        tmp_path / "warehouse.duckdb",
-        dbt_vars={"as_of_date": JAN25.isoformat(), "stage_history_keep_days": bad_value},
-        check=False,
+        ["build"], raw_with_invalid(tmp_path, "a4"), database, dbt_vars={"as_of_date": FEB6.isoformat()}, check=False
     )
     assert result.returncode != 0
-    assert "stage_history_keep_days must be a whole number of days" in result.stdout
+    assert re.search(r"FAIL \d+ assert_history_agrees_with_the_lifecycle", result.stdout)
+    # (bob's RFM segment may move with alice's recency: he may get a row; alice gets none)
+    assert [r for r in history_rows(database) if r[0] == ALICE] == [r for r in rows if r[0] == ALICE]

@@ -37,12 +37,12 @@ def rfm_db(tmp_path_factory) -> Path:
 
 
 def persons(database: Path) -> dict[str, dict]:
-    """customer_lifecycle rows keyed by email (the identity map holds the email of each customer_key)."""
+    """customer_lifecycle rows keyed by email (int_persons__identified holds the email of each customer_key)."""
     sql = """
         select identity.email, lifecycle.*
         from marts.customer_lifecycle as lifecycle
-        inner join intermediate.int_customers__identity as identity
-            on lifecycle.customer_key = identity.customer_key and identity.identifier_type = 'email'
+        inner join intermediate.int_persons__identified as identity
+            on lifecycle.customer_key = identity.customer_key
     """
     with duckdb.connect(str(database), read_only=True) as con:
         cursor = con.execute(sql)
@@ -89,8 +89,8 @@ def test_anonymous_session_is_stitched_after_a_later_login(lifecycle_db):
         """
         select sessions.session_id, identity.email, sessions.attributed_by, sessions.is_stitched
         from intermediate.int_sessions__attributed as sessions
-        left join intermediate.int_customers__identity as identity
-            on sessions.customer_key = identity.customer_key and identity.identifier_type = 'email'
+        left join intermediate.int_persons__identified as identity
+            on sessions.customer_key = identity.customer_key
         order by sessions.session_id
         """,
     )

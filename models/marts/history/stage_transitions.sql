@@ -1,106 +1,93 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='to_as_of_date',
-        on_schema_change='fail',
-    )
-}}
--- depends_on: {{ ref('int_lifecycle__as_of_date') }}
--- How many persons moved from each stage to each other stage between consecutive as-of dates of the history.
--- A person first seen at the later date comes from 'not_known'.
--- Incremental: a run replaces only the pairs its as-of date is part of — (date before, this date) and, when an
--- earlier date is backfilled, (this date, date after), which replaces the pair that skipped it — reading the
--- history rows of those dates only (README "Stage history").
-{%- if is_incremental() %}
-    {%- set dates = stage_history_dates(ref('int_lifecycle__as_of_date'), ref('customer_stage_history')) %}
-    {%- set pairs = [] %}
-    {%- if dates.history_before is not none %}
-        {%- do pairs.append((dates.history_before, dates.as_of)) %}
-    {%- endif %}
-    {%- if dates.history_after is not none %}
-        {%- do pairs.append((dates.as_of, dates.history_after)) %}
-    {%- endif %}
-{%- endif %}
+-- How many persons moved from each stage to each other stage between consecutive recorded as-of dates
+-- (stage_history_dates); a person first known on the later date comes from 'not_known'. Movers are the stage
+-- starts of the later date; stayers are the persons in a stage on the earlier date minus the movers who left it.
 with
 
-{% if is_incremental() %}
+recorded_dates as (
 
-    history as (
+    select * from {{ ref('stage_history_dates') }}
 
-        select * from {{ ref('customer_stage_history') }}
-        where as_of_date in (
-            {%- for value in [dates.history_before, dates.as_of, dates.history_after] if value is not none %}
-                {{ date_literal(value) }}{{ ',' if not loop.last }}
-            {%- else %}
-                null
-            {%- endfor %}
-        )
+),
 
-    ),
+stage_starts as (
 
-    date_pairs as (
+    select * from {{ ref('customer_stage_starts') }}
 
-        {% for from_date, to_date in pairs -%}
-            select
-                {{ date_literal(from_date) }} as from_as_of_date,
-                {{ date_literal(to_date) }} as to_as_of_date
-            {% if not loop.last %}union all{% endif %}
-        {% else -%}
-            select
-                cast(null as date) as from_as_of_date,
-                cast(null as date) as to_as_of_date
-            from history
-            where false
-        {%- endfor %}
+),
 
-    ),
+stage_counts as (
 
-{% endif %}
+    select * from {{ ref('stage_history_counts') }}
 
-{% if not is_incremental() %}
+),
 
-    history as (
+date_pairs as (
 
-        select * from {{ ref('customer_stage_history') }}
+    select
+        lag(as_of_date) over (order by as_of_date asc nulls last) as from_as_of_date,
+        as_of_date as to_as_of_date
+    from recorded_dates
 
-    ),
+),
 
-    as_of_dates as (
+leavers as (
 
-        select distinct as_of_date
-        from history
+    select
+        valid_from,
+        previous_stage as lifecycle_stage,
+        count(*) as persons
+    from stage_starts
+    where previous_stage is not null
+    group by valid_from, previous_stage
 
-    ),
+),
 
-    -- Each recorded as-of date with the one recorded before it.
-    date_pairs as (
-
-        select
-            as_of_date as to_as_of_date,
-            lag(as_of_date) over (order by as_of_date asc nulls last) as from_as_of_date
-        from as_of_dates
-
-    ),
-
-{% endif %}
-
--- Every person seen on the later date, with their stage on the earlier one (NULL = not known then).
-moves as (
+stayers as (
 
     select
         date_pairs.from_as_of_date,
         date_pairs.to_as_of_date,
-        coalesce(earlier.lifecycle_stage, 'not_known') as from_stage,
-        later.lifecycle_stage as to_stage
+        stage_counts.lifecycle_stage as from_stage,
+        stage_counts.lifecycle_stage as to_stage,
+        stage_counts.persons - coalesce(leavers.persons, 0) as persons
     from date_pairs
-    inner join history as later
-        on date_pairs.to_as_of_date = later.as_of_date
-    left join history as earlier
+    inner join stage_counts
+        on date_pairs.from_as_of_date = stage_counts.as_of_date
+    left join leavers
         on
-            date_pairs.from_as_of_date = earlier.as_of_date
-            and later.customer_key = earlier.customer_key
-    where date_pairs.from_as_of_date is not null
+            date_pairs.to_as_of_date = leavers.valid_from
+            and stage_counts.lifecycle_stage = leavers.lifecycle_stage
+
+),
+
+movers as (
+
+    select
+        date_pairs.from_as_of_date,
+        date_pairs.to_as_of_date,
+        coalesce(stage_starts.previous_stage, 'not_known') as from_stage,
+        stage_starts.lifecycle_stage as to_stage,
+        count(*) as persons
+    from stage_starts
+    inner join date_pairs
+        on stage_starts.valid_from = date_pairs.to_as_of_date
+    where stage_starts.lifecycle_stage is not null and date_pairs.from_as_of_date is not null
+    group by
+        date_pairs.from_as_of_date,
+        date_pairs.to_as_of_date,
+        coalesce(stage_starts.previous_stage, 'not_known'),
+        stage_starts.lifecycle_stage
+
+),
+
+moves as (
+
+    select * from stayers
+    where persons > 0
+
+    union all
+
+    select * from movers
 
 ),
 
@@ -117,10 +104,9 @@ final as (
         from_stage != to_stage as is_change,
 
         -- counts
-        count(*) as persons
+        cast(persons as {{ dbt.type_bigint() }}) as persons
 
     from moves
-    group by from_as_of_date, to_as_of_date, from_stage, to_stage
 
 )
 

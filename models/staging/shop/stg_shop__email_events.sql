@@ -1,12 +1,9 @@
--- A view: the usable rows of the incremental base model (README "Incremental refresh and history").
-{{ config(materialized='view') }}
-
+-- Usable email_events, one row per event_id: the landed rows without a defect, de-duplicated by the contract's rule.
 with
 
-base as (
+ranked as (
 
-    select * from {{ ref('base_shop__email_events') }}
-    where quarantine_reason is null
+    {{ ranked_landed_rows(ref('base_shop__email_events'), 'email_events') }}
 
 ),
 
@@ -24,7 +21,8 @@ final as (
         -- timestamps
         occurred_at
 
-    from base
+    from ranked
+    where duplicate_rank = 1
 
 )
 

@@ -1,12 +1,10 @@
--- A view: the usable rows of the incremental base model (README "Incremental refresh and history").
-{{ config(materialized='view') }}
-
+-- Usable newsletter_signups, one row per signup_id: the landed rows without a defect, de-duplicated by the
+-- contract's rule.
 with
 
-base as (
+ranked as (
 
-    select * from {{ ref('base_shop__newsletter_signups') }}
-    where quarantine_reason is null
+    {{ ranked_landed_rows(ref('base_shop__newsletter_signups'), 'newsletter_signups') }}
 
 ),
 
@@ -24,7 +22,8 @@ final as (
         signed_up_at,
         unsubscribed_at
 
-    from base
+    from ranked
+    where duplicate_rank = 1
 
 )
 

@@ -1,12 +1,9 @@
--- A view: the usable rows of the incremental base model (README "Incremental refresh and history").
-{{ config(materialized='view') }}
-
+-- Usable orders, one row per order_id: the landed rows without a defect, de-duplicated by the contract's rule.
 with
 
-base as (
+ranked as (
 
-    select * from {{ ref('base_shop__orders') }}
-    where quarantine_reason is null
+    {{ ranked_landed_rows(ref('base_shop__orders'), 'orders') }}
 
 ),
 
@@ -23,12 +20,10 @@ final as (
         amount,
 
         -- timestamps
-        ordered_at,
+        ordered_at
 
-        -- load time: fct_orders writes the orders staged after its stored rows
-        loaded_at
-
-    from base
+    from ranked
+    where duplicate_rank = 1
 
 )
 

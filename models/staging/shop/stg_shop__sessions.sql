@@ -1,12 +1,9 @@
--- A view: the usable rows of the incremental base model (README "Incremental refresh and history").
-{{ config(materialized='view') }}
-
+-- Usable sessions, one row per session_id: the landed rows without a defect, de-duplicated by the contract's rule.
 with
 
-base as (
+ranked as (
 
-    select * from {{ ref('base_shop__sessions') }}
-    where quarantine_reason is null
+    {{ ranked_landed_rows(ref('base_shop__sessions'), 'sessions') }}
 
 ),
 
@@ -35,12 +32,10 @@ final as (
         case
             when ended_at_or_null is null or ended_at_or_null < started_at then started_at
             else ended_at_or_null
-        end as ended_at,
+        end as ended_at
 
-        -- load time: int_sessions__attributed re-attributes the sessions staged after its stored rows
-        loaded_at
-
-    from base
+    from ranked
+    where duplicate_rank = 1
 
 )
 

@@ -1,12 +1,11 @@
--- Every known person (email row of the identity map) is in customer_lifecycle exactly once, with exactly
+-- Every known person (int_persons__identified) is in customer_lifecycle exactly once, with exactly
 -- one of the five stages; no row of the mart is a stranger. Returns the offending persons.
 with
 
 persons as (
 
     select customer_key
-    from {{ ref('int_customers__identity') }}
-    where identifier_type = 'email'
+    from {{ ref('int_persons__identified') }}
 
 ),
 

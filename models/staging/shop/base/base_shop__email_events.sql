@@ -1,80 +1,39 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='dedup_key',
-        on_schema_change='fail',
-    )
-}}
-{%- set raw_columns = ['event_id', 'email', 'campaign_id', 'event_type', 'occurred_at'] %}
--- Every raw email event row, typed, with the reason it cannot be used (NULL = usable).
+{{ config(materialized='landed', dataset='email_events') }}
+-- Every raw email event row, typed, with the first contract rule it breaks (NULL = usable): landed batch by
+-- batch (macros/landed.sql). Raw text is kept only for the rows with a defect, which the quarantine shows.
 with
 
--- Inlined: read twice (typing and repeated_ids); a stored copy of every raw row costs more than a second scan.
-source as {{ cte_storage(false) }} (
+source as (
 
     select * from {{ source('shop', 'email_events') }}
-
-),
-
-fingerprinted as (
-
-    select
-        *,
-        {{ raw_row_fingerprint(raw_columns) }} as raw_row_hash
-    from source
-
-),
-
-keyed as (
-
-    select
-        *,
-        {{ dedup_key('event_id') }} as dedup_key
-    from fingerprinted
-
-),
-
--- Full build: every raw row. Incremental run: every raw row of the ids that changed (macros/incremental.sql),
--- stored once: it is small, costly to find and used twice.
-in_scope as {{ cte_storage(is_incremental()) }} (
-
-    {{ rows_to_process('keyed', 'email_events', raw_columns) }}
 
 ),
 
 typed as (
 
     select
-        -- incremental bookkeeping
-        dedup_key,
-        raw_row_hash,
+        -- lineage
         _source_file,
 
-        -- raw text, kept for the quarantine
+        -- raw text
         event_id as raw_event_id,
         email as raw_email,
         campaign_id as raw_campaign_id,
         event_type as raw_event_type,
         occurred_at as raw_occurred_at,
 
-        -- ids
+        -- typed
         nullif(trim(event_id), '') as event_id,
         {{ normalize_email('email') }} as email,
         nullif(trim(campaign_id), '') as campaign_id,
-
-        -- attributes
         {{ normalize_enum('event_type') }} as event_type,
-
-        -- timestamps
         {{ to_utc_timestamp('occurred_at') }} as occurred_at
 
-    from in_scope
+    from source
 
 ),
 
--- Inlined: used twice below, and storing this wide CTE once costs as much as the ranking itself.
-checked as {{ cte_storage(false) }} (
+checked as (
 
     select
         *,
@@ -92,82 +51,25 @@ checked as {{ cte_storage(false) }} (
 
 ),
 
--- Ids with more than one raw row: only these need ranking (reads one column).
-repeated_ids as (
-
-    select nullif(trim(event_id), '') as event_id
-    from in_scope
-    where nullif(trim(event_id), '') is not null
-    group by nullif(trim(event_id), '')
-    having count(*) > 1
-
-),
-
-ranked as (
-
-    -- A row with a defect is quarantined for it, and an id seen once is its own winner: no ranking.
-    select
-        *,
-        1 as event_id_rank
-    from checked
-    where
-        row_defect is not null
-        or not exists (
-            select 1 from repeated_ids
-            where repeated_ids.event_id = checked.event_id
-        )
-
-    union all
-
-    -- A repeated event_id keeps its earliest usable row; equal timestamps are decided by the file: a later
-    -- file supersedes an earlier one, then by raw_row_hash (arbitrary but the same on every run).
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by occurred_at asc, _source_file desc, raw_row_hash asc
-        ) as event_id_rank
-    from checked
-    where
-        row_defect is null
-        and event_id in (select repeated_ids.event_id from repeated_ids)
-
-),
-
 final as (
 
     select
-        -- incremental bookkeeping
-        dedup_key,
-        raw_row_hash,
+        -- lineage
         _source_file,
+        {{ run_loaded_at() }} as _loaded_at,
 
-        -- raw text, kept only where the quarantine needs it
-        {{ raw_text_of_rows_with_defect(raw_columns) }},
-
-        -- ids
+        -- typed
         event_id,
         email,
         campaign_id,
-
-        -- attributes
         event_type,
-
-        -- timestamps
         occurred_at,
 
         -- checks
         row_defect,
-        event_id_rank,
-        case
-            when row_defect is not null then row_defect
-            when event_id_rank > 1 then 'duplicate_event_id'
-        end as quarantine_reason,
+        {{ raw_text_of_rows_with_defect(['event_id', 'email', 'campaign_id', 'event_type', 'occurred_at']) }}
 
-        -- when this run processed the row
-        {{ run_loaded_at() }} as loaded_at
-
-    from ranked
+    from checked
 
 )
 

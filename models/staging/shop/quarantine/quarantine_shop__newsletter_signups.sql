@@ -1,13 +1,31 @@
--- Raw newsletter_signups rows that cannot be used, with the reason, the raw values as text and the load time.
--- A view over the incremental base model; quarantined_at is when a run last processed the row.
-{{ config(materialized='view') }}
-
+-- Raw newsletter_signups rows that cannot be used, with the reason and the raw values as text: the landed
+-- rows with a defect, and the rows an id did not keep (duplicates).
 with
+
+landed as (
+
+    select * from {{ ref('base_shop__newsletter_signups') }}
+
+),
+
+ranked as (
+
+    {{ ranked_landed_rows(ref('base_shop__newsletter_signups'), 'newsletter_signups') }}
+
+),
 
 rejected as (
 
-    select * from {{ ref('base_shop__newsletter_signups') }}
-    where quarantine_reason is not null
+    select
+        *,
+        0 as duplicate_rank
+    from landed
+    where row_defect is not null
+
+    union all
+
+    select * from ranked
+    where duplicate_rank > 1
 
 ),
 
@@ -17,14 +35,13 @@ final as (
         -- lineage
         'newsletter_signups' as source_name,
         _source_file as source_file,
-        quarantine_reason,
-        loaded_at as quarantined_at,
+        coalesce(row_defect, 'duplicate_signup_id') as quarantine_reason,
+        _loaded_at as quarantined_at,
 
-        -- raw values (a duplicate's are its cleaned values: usable rows keep no raw text)
+        -- raw values (a duplicate's are its typed values as text: usable rows keep no raw text)
         {{ stored_raw_text('signup_id') }} as signup_id,
         {{ stored_raw_text('email') }} as email,
         {{ stored_raw_text('signed_up_at') }} as signed_up_at,
-        -- the contract names this column `source`
         {{ stored_raw_text('source', 'signup_source') }} as source,  -- noqa: RF04
         {{ stored_raw_text('unsubscribed_at') }} as unsubscribed_at
 

@@ -1,13 +1,31 @@
--- Raw orders rows that cannot be used, with the reason, the raw values as text and the load time.
--- A view over the incremental base model; quarantined_at is when a run last processed the row.
-{{ config(materialized='view') }}
-
+-- Raw orders rows that cannot be used, with the reason and the raw values as text: the landed rows with a defect,
+-- and the rows an id did not keep (duplicates).
 with
+
+landed as (
+
+    select * from {{ ref('base_shop__orders') }}
+
+),
+
+ranked as (
+
+    {{ ranked_landed_rows(ref('base_shop__orders'), 'orders') }}
+
+),
 
 rejected as (
 
-    select * from {{ ref('base_shop__orders') }}
-    where quarantine_reason is not null
+    select
+        *,
+        0 as duplicate_rank
+    from landed
+    where row_defect is not null
+
+    union all
+
+    select * from ranked
+    where duplicate_rank > 1
 
 ),
 
@@ -17,10 +35,10 @@ final as (
         -- lineage
         'orders' as source_name,
         _source_file as source_file,
-        quarantine_reason,
-        loaded_at as quarantined_at,
+        coalesce(row_defect, 'duplicate_order_id') as quarantine_reason,
+        _loaded_at as quarantined_at,
 
-        -- raw values (a duplicate's are its cleaned values: usable rows keep no raw text)
+        -- raw values (a duplicate's are its typed values as text: usable rows keep no raw text)
         {{ stored_raw_text('order_id') }} as order_id,
         {{ stored_raw_text('customer_id') }} as customer_id,
         {{ stored_raw_text('email') }} as email,

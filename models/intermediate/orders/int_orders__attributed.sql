@@ -13,8 +13,14 @@ as_of as (
 
 orders as (
 
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+orders_in_window as (
+
     select orders.*
-    from {{ ref('stg_shop__orders') }} as orders
+    from orders
     cross join as_of
     where orders.ordered_at < as_of.as_of_end_at
 
@@ -40,12 +46,9 @@ final as (
 
         -- dates
         ordered_at,
-        cast(ordered_at as date) as order_date,
+        cast(ordered_at as date) as order_date
 
-        -- when staging last (re)derived the order: fct_orders writes the orders staged after its stored rows
-        loaded_at
-
-    from orders
+    from orders_in_window
 
 )
 

@@ -1,7 +1,7 @@
 -- Order facts per person with at least one valid order (any status): the BTYD summary, revenue, intervals
 -- and the expected rhythm. Buyer facts are NULL for persons whose orders were all returned/cancelled.
--- The per-person aggregates come from the incremental int_customers__order_summary; this pass adds what
--- depends on all persons (the population median) or on the as-of date, for every person on every run.
+-- The per-person aggregates come from int_customers__order_summary; this pass adds what depends on all
+-- persons (the population median) or on the as-of date.
 with
 
 as_of as (

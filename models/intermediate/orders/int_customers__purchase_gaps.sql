@@ -1,5 +1,4 @@
 -- One row per gap between two consecutive purchase days of a person.
--- A view for drill-down and its tests: int_customers__order_summary computes the same gaps itself.
 {{ config(materialized='view') }}
 
 with
@@ -7,7 +6,6 @@ with
 purchase_days as (
 
     select * from {{ ref('int_customers__purchase_days') }}
-    where previous_purchase_date is not null
 
 ),
 
@@ -28,6 +26,7 @@ final as (
             as gap_days
 
     from purchase_days
+    where previous_purchase_date is not null
 
 )
 

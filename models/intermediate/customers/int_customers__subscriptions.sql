@@ -1,4 +1,7 @@
--- Newsletter status per known person as of the as-of date, and where they first signed up.
+-- Newsletter status per known person as of the as-of date, and where they first signed up. A view: only the
+-- overlays read it.
+{{ config(materialized='view') }}
+
 with
 
 as_of as (
@@ -9,8 +12,7 @@ as_of as (
 
 persons as (
 
-    select * from {{ ref('int_customers__identity') }}
-    where identifier_type = 'email'
+    select * from {{ ref('int_persons__identified') }}
 
 ),
 

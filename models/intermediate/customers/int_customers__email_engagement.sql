@@ -24,8 +24,7 @@ engagement_window as (
 
 persons as (
 
-    select * from {{ ref('int_customers__identity') }}
-    where identifier_type = 'email'
+    select * from {{ ref('int_persons__identified') }}
 
 ),
 

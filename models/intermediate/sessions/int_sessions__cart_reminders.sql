@@ -1,6 +1,14 @@
 -- Carts whose reminder is due: abandoned, unbought, ended in the reminder window before the end of the
--- as-of date, and the person is subscribed and not archived.
+-- as-of date, and the person is subscribed and not archived. A view: two marts read its few rows.
+{{ config(materialized='view') }}
+
 with
+
+as_of as (
+
+    select * from {{ ref('int_lifecycle__as_of_date') }}
+
+),
 
 carts as (
 
@@ -9,17 +17,16 @@ carts as (
 
 ),
 
-lifecycle as (
+overlays as (
 
-    select * from {{ ref('int_customers__lifecycle') }}
+    select * from {{ ref('int_customers__overlays') }}
     where is_subscribed and not is_archived
 
 ),
 
 persons as (
 
-    select * from {{ ref('int_customers__identity') }}
-    where identifier_type = 'email'
+    select * from {{ ref('int_persons__identified') }}
 
 ),
 
@@ -39,11 +46,12 @@ final as (
         carts.started_at as session_started_at,
         carts.ended_at as session_ended_at,
         carts.hours_before_as_of_end,
-        lifecycle.as_of_date
+        as_of.as_of_date
 
     from carts
-    inner join lifecycle
-        on carts.customer_key = lifecycle.customer_key
+    cross join as_of
+    inner join overlays
+        on carts.customer_key = overlays.customer_key
     inner join persons
         on carts.customer_key = persons.customer_key
 
