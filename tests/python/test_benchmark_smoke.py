@@ -59,9 +59,23 @@ def test_every_phase_was_measured(smoke_run):
         assert len(spills) == 1 and all(isinstance(b, int) and b >= 0 for b in spills), phase
     assert all("spill_bytes_runs" not in smoke[phase] for phase in ["landing", "floor", "peer"])
     assert smoke["database_bytes"] > 0
-    # At least one storage block (256 KiB) for the one as-of date of the full build.
-    assert smoke["stage_history_bytes_per_date"] >= 256 * 1024
+    assert smoke["raw_parquet_bytes"] > 0
     assert smoke["rows"]["orders"] > 0
+
+
+def test_history_growth_is_what_the_night_added_to_one_snapshot(smoke_run):
+    _, _, stored = smoke_run
+    smoke = stored["scales"]["smoke"]
+    for phase in ["refresh", "refresh_single_file"]:
+        growth = smoke[f"{phase}_history_growth"]
+        # The night's as-of date is the last day; its base build recorded one earlier date, one snapshot.
+        assert growth["as_of_date"] == smoke["last_day"] > growth["as_of_date_before"], phase
+        assert growth["one_snapshot_before"] is True, phase
+        assert growth["snapshot_rows"] == sum(smoke["pipeline_stage_counts"].values()), phase
+        assert 0 <= growth["added_rows"] <= growth["snapshot_rows"], phase
+        assert growth["rows_share"] == pytest.approx(growth["added_rows"] / growth["snapshot_rows"]), phase
+        # At least one storage block (256 KiB) for the base build's snapshot.
+        assert growth["snapshot_bytes"] >= 256 * 1024 and growth["added_bytes"] >= 0, phase
 
 
 def test_the_benchmark_process_stays_small_so_phase_peaks_are_their_own(smoke_run):
@@ -155,7 +169,8 @@ def test_nightly_refresh_saw_exactly_one_more_day(smoke_run):
 
 
 def test_report_and_chart_were_written(smoke_run):
-    _, out_dir, _ = smoke_run
+    _, out_dir, stored = smoke_run
+    last_day = stored["scales"]["smoke"]["last_day"]
     report = (out_dir / "benchmarks.md").read_text()
     for heading in [
         "full build",
@@ -166,11 +181,14 @@ def test_report_and_chart_were_written(smoke_run):
         "peak RSS",
         "DuckDB spill to disk",
         "rows per second",
-        "stage history per as-of date",
+        f"stage history added by the nightly refresh (rows valid from {last_day}",
         "the same nightly refresh with its tests",
-        "refresh with its tests / (full build + tests)",
+        "| full build / (landing + floor) | ",
+        "| nightly refresh with its tests / floor | ",
+        "| database file after the full build / raw Parquet (",
         "landing (raw files into typed DuckDB tables",
         "landing / floor",
+        "History growth: after the folder refresh",
         "except landing, floor and peer",
         "Landing per dataset, last run (s): orders ",
         "values its casts turned to NULL: 0.",
@@ -180,6 +198,7 @@ def test_report_and_chart_were_written(smoke_run):
     ]:
         assert heading in report, heading
     assert "## Targets" in report
+    assert "| targets at ~10M orders | not measured | not measured |" in report
     assert "smoke orders" in report
     chart = out_dir / "benchmarks.png"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
