@@ -3,8 +3,9 @@
 dbt runs in this process through its programmatic API (`dbtRunner`, as the driver runs it): a subprocess paid
 for importing dbt (2-3 s) on every call. Each call gets a fresh dbtRunner, its own environment (raw folder,
 database, profiles) restored afterwards, and a target folder beside its database (dbt's partial parsing then
-serves the next run against the same database with the same vars). The profile has keep_open false, so dbt
-hands the DuckDB file back when the call returns and the test can open it.
+serves the next run against the same database with the same vars). dbt runs with the project's profile but
+keep_open true (one DuckDB connection per call instead of one per node); run_dbt closes it when the call
+returns, so the test can open the file.
 
 `dbt build` here leaves out dbt's unit tests unless asked (`unit_tests=True`): they do not read the data, so
 they prove the same on every build; test_dbt_unit_tests.py runs them all once. Data tests run as before.
@@ -12,10 +13,14 @@ they prove the same on every build; test_dbt_unit_tests.py runs them all once. D
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import hashlib
 import io
 import os
+import shutil
+import tempfile
 import threading
 import traceback
 from dataclasses import dataclass
@@ -72,7 +77,7 @@ def run_dbt(
     if dbt_vars:
         command += ["--vars", repr(dbt_vars)]
     variables = {
-        "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"),
+        "DBT_PROFILES_DIR": str(_profiles_dir()),
         "LIFECYCLE_RAW_DIR": str(raw_dir),
         "LIFECYCLE_DUCKDB_PATH": str(database),
     }
@@ -96,6 +101,20 @@ def run_dbt(
     if check and returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-3000:]}")
     return completed
+
+
+@functools.cache
+def _profiles_dir() -> Path:
+    """profiles/profiles.yml with keep_open true, in a folder of this process. With keep_open false dbt-duckdb
+    opens and closes (and so checkpoints) the database file around every model and test, a fifth of a small
+    build's time; run_dbt closes the database itself after each call (close_dbt_connections), so the file is
+    handed back all the same. Everything else is the project's profile, unchanged."""
+    text = (PROJECT_DIR / "profiles" / "profiles.yml").read_text()
+    assert text.count("keep_open: false") == 1, "the profile no longer sets keep_open: false; update the harness"
+    folder = Path(tempfile.mkdtemp(prefix="dbt-test-profiles-"))
+    atexit.register(shutil.rmtree, folder, True)
+    (folder / "profiles.yml").write_text(text.replace("keep_open: false", "keep_open: true"))
+    return folder
 
 
 @contextlib.contextmanager
