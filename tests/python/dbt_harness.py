@@ -1,17 +1,47 @@
-"""Run dbt against a raw folder and a throwaway DuckDB file, as the tests need it."""
+"""Run dbt against a raw folder and a throwaway DuckDB file, as the tests need it.
+
+dbt runs in this process through its programmatic API (`dbtRunner`, as the driver runs it): a subprocess paid
+for importing dbt (2-3 s) on every call. Each call gets a fresh dbtRunner, its own environment (raw folder,
+database, profiles) restored afterwards, and a target folder beside its database (dbt's partial parsing then
+serves the next run against the same database with the same vars). dbt runs with the project's profile but
+keep_open true (one DuckDB connection per call instead of one per node); run_dbt closes it when the call
+returns, so the test can open the file.
+
+`dbt build` here leaves out dbt's unit tests unless asked (`unit_tests=True`): they do not read the data, so
+they prove the same on every build; test_dbt_unit_tests.py runs them all once. Data tests run as before.
+"""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import hashlib
+import io
 import os
-import subprocess
-import sys
+import shutil
+import tempfile
+import threading
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-DBT = Path(sys.executable).parent / "dbt"
+
+# One dbt at a time: dbt keeps its flags, event logger and adapter registry in module globals.
+_DBT_LOCK = threading.Lock()
+
+
+@dataclass
+class DbtResult:
+    """What a dbt call printed, shaped like the subprocess.CompletedProcess the tests used to get."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 def person_key(email: str) -> int:
@@ -25,23 +55,98 @@ def run_dbt(
     database: Path,
     dbt_vars: dict | None = None,
     check: bool = True,
-) -> subprocess.CompletedProcess:
-    """Run one dbt command in a subprocess (fresh dbt state each time) and return its output."""
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"),
-        "LIFECYCLE_RAW_DIR": str(raw_dir),
-        "LIFECYCLE_DUCKDB_PATH": str(database),
-        "DBT_LOG_PATH": str(database.parent / "dbt-logs"),
-        "DBT_TARGET_PATH": str(target_path(database)),
-    }
-    command = [str(DBT), *args, "--project-dir", str(PROJECT_DIR)]
+    unit_tests: bool = False,
+) -> DbtResult:
+    """Run one dbt command in-process and return what it printed (dbt's console lines, without colours) and a
+    return code: 0 success, 1 failed nodes, 2 an error that stopped dbt (as the dbt command line exits)."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt takes seconds to import
+    from dbt_common.events.functions import capture_stdout_logs, stop_capture_stdout_logs
+
+    command = [
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target_path(database)),
+        "--log-path",
+        str(database.parent / "dbt-logs"),
+        "--no-use-colors",
+    ]
+    if args[0] == "build" and not unit_tests:
+        command += ["--exclude-resource-type", "unit_test"]
     if dbt_vars:
         command += ["--vars", repr(dbt_vars)]
-    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
-    return result
+    variables = {
+        "DBT_PROFILES_DIR": str(_profiles_dir()),
+        "LIFECYCLE_RAW_DIR": str(raw_dir),
+        "LIFECYCLE_DUCKDB_PATH": str(database),
+    }
+    output = io.StringIO()
+    with _DBT_LOCK, environment(variables), contextlib.chdir(PROJECT_DIR):
+        capture_stdout_logs(output)
+        try:
+            result = dbtRunner().invoke(command)
+        finally:
+            stop_capture_stdout_logs()
+            close_dbt_connections()
+    stderr = ""
+    if result.success:
+        returncode = 0
+    elif result.exception is None:
+        returncode = 1
+    else:
+        returncode = 2
+        stderr = "".join(traceback.format_exception(result.exception))
+    completed = DbtResult(command, returncode, output.getvalue(), stderr)
+    if check and returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-3000:]}")
+    return completed
+
+
+@functools.cache
+def _profiles_dir() -> Path:
+    """profiles/profiles.yml with keep_open true, in a folder of this process. With keep_open false dbt-duckdb
+    opens and closes (and so checkpoints) the database file around every model and test, a fifth of a small
+    build's time; run_dbt closes the database itself after each call (close_dbt_connections), so the file is
+    handed back all the same. Everything else is the project's profile, unchanged."""
+    text = (PROJECT_DIR / "profiles" / "profiles.yml").read_text()
+    assert text.count("keep_open: false") == 1, "the profile no longer sets keep_open: false; update the harness"
+    folder = Path(tempfile.mkdtemp(prefix="dbt-test-profiles-"))
+    atexit.register(shutil.rmtree, folder, True)
+    (folder / "profiles.yml").write_text(text.replace("keep_open: false", "keep_open: true"))
+    return folder
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str | None]):
+    """Set (or, for None, remove) environment variables for the block; restore them after."""
+    previous = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def close_dbt_connections() -> None:
+    """Close the DuckDB database dbt-duckdb keeps for this process between dbt calls (its connection manager holds
+    one environment per process until the next call with other credentials or the process ends). With the
+    profile's keep_open false it is closed already, but an in-memory one (as `dbt source freshness` uses, with
+    the published warehouse attached) stays open and would keep that file busy."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def target_path(database: Path) -> Path:

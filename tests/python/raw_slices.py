@@ -22,7 +22,7 @@ from lifecycle_pipeline.inputs import required_columns
 COLUMNS = required_columns()
 
 # Columns a run sets to its own start time: the only ones allowed to differ from a full build.
-LOAD_TIME_COLUMNS = {"loaded_at", "quarantined_at", "attributed_at"}
+LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at", "quarantined_at", "attributed_at"}
 COMPARED_SCHEMAS = ("staging", "quarantine", "intermediate", "marts")
 
 
@@ -386,12 +386,14 @@ def add_identity_cases(history: RawHistory, start: dt.date) -> None:
     )
 
 
-def snapshot(database: Path, exclude_tables: set[str] = frozenset()) -> dict[str, list[tuple]]:
-    """Every table and view of the compared schemas, load-time columns left out, rows sorted."""
+def snapshot(
+    database: Path, exclude_tables: set[str] = frozenset(), schemas: tuple[str, ...] = COMPARED_SCHEMAS
+) -> dict[str, list[tuple]]:
+    """Every table and view of `schemas`, load-time columns left out, rows sorted."""
     with duckdb.connect(str(database), read_only=True) as con:
         relations = con.execute(
             "select table_schema, table_name from information_schema.tables where table_schema in "
-            f"{COMPARED_SCHEMAS!r} order by 1, 2"
+            f"({', '.join(repr(schema) for schema in schemas)}) order by 1, 2"
         ).fetchall()
         result = {}
         for schema, table in relations:

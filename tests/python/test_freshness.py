@@ -7,21 +7,21 @@ stored answer keeps the old value, a full parse sees the edit.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_harness import PROJECT_DIR, run_dbt
+from dbt_harness import PROJECT_DIR, close_dbt_connections, environment, run_dbt
 from driver_data import AS_OF, write_raw
 from test_run_pipeline import run_driver
 
 sys.path.insert(0, str(PROJECT_DIR))
+from lifecycle_pipeline import freshness  # noqa: E402
 from lifecycle_pipeline.inputs import required_columns  # noqa: E402
 
 COLUMNS = required_columns()
@@ -51,14 +51,6 @@ EXPECTED = {
     "email_events": "2026-10-01T12:00:00+00:00",
 }
 
-CHECK = """
-import json, sys
-from pathlib import Path
-from lifecycle_pipeline import freshness
-results = freshness.check(Path(sys.argv[1]), None, Path(sys.argv[2]) if sys.argv[2] else None)
-print(json.dumps({r.dataset: r.newest for r in results}))
-"""
-
 
 def write_day(raw: Path, day: str, timestamps: dict[str, list[str]], extra_rows: int = 0) -> None:
     """One CSV file per dataset, raw/<dataset>/<day>.csv, one row per timestamp (ids made from the day)."""
@@ -73,19 +65,17 @@ def write_day(raw: Path, day: str, timestamps: dict[str, list[str]], extra_rows:
 
 
 def newest(raw: Path, work: Path, published: Path | None) -> dict[str, str]:
-    """freshness.check as the driver calls it, in a fresh process: dataset -> newest usable timestamp."""
-    env = {**os.environ, "DBT_TARGET_PATH": str(work / "dbt-target"), "DBT_LOG_PATH": str(work / "dbt-logs")}
-    env.pop("LIFECYCLE_DUCKDB_PATH", None)
-    env.pop("LIFECYCLE_RAW_DIR", None)
-    result = subprocess.run(
-        [sys.executable, "-c", CHECK, str(raw), str(published or "")],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """freshness.check as the driver calls it (dbt in-process, in the driver's environment): dataset -> newest
+    usable timestamp."""
+    variables = {"DBT_TARGET_PATH": str(work / "dbt-target"), "DBT_LOG_PATH": str(work / "dbt-logs")}
+    variables |= {"DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"), "LIFECYCLE_DUCKDB_PATH": None}
+    with environment(variables | {"LIFECYCLE_RAW_DIR": None}), contextlib.chdir(PROJECT_DIR):
+        try:
+            results = freshness.check(raw, None, published)
+        finally:
+            close_dbt_connections()
+    assert results is not None, "dbt source freshness could not run"
+    return {result.dataset: result.newest for result in results}
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
@@ -58,11 +59,31 @@ def build(database, as_of: dt.date, *extra: str, check: bool = True, **dbt_vars)
 
 
 @pytest.fixture(scope="module")
-def three_dates(tmp_path_factory):
-    database = tmp_path_factory.mktemp("history") / "warehouse.duckdb"
+def built_dates(tmp_path_factory) -> dict[dt.date, Path]:
+    """One warehouse built as of Jan 25, Feb 3 and Feb 6 in order, saved after each date: as-of date -> the file
+    after it. Tests copy the one they start from (warehouse_after): the same as building those dates anew."""
+    base = tmp_path_factory.mktemp("history")
+    database = base / "build" / "warehouse.duckdb"
+    database.parent.mkdir()
+    saved = {}
     for as_of in (JAN25, FEB3, FEB6):
         build(database, as_of)
+        saved[as_of] = base / f"after_{as_of}" / "warehouse.duckdb"
+        saved[as_of].parent.mkdir()
+        shutil.copyfile(database, saved[as_of])
+    return saved
+
+
+def warehouse_after(built_dates: dict[dt.date, Path], as_of: dt.date, tmp_path: Path) -> Path:
+    """A copy, in tmp_path, of the warehouse built as of the scenario's dates up to `as_of`."""
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_dates[as_of], database)
     return database
+
+
+@pytest.fixture(scope="module")
+def three_dates(built_dates):
+    return built_dates[FEB6]
 
 
 # The stage of each known person on each date the scenario ran for.
@@ -168,10 +189,8 @@ def test_customer_lifecycle_knows_the_previous_stage(three_dates):
     )
 
 
-def test_rerunning_a_date_adds_nothing_and_full_refresh_keeps_history(tmp_path):
-    database = tmp_path / "warehouse.duckdb"
-    for as_of in (JAN25, FEB3, FEB6):
-        build(database, as_of)
+def test_rerunning_a_date_adds_nothing_and_full_refresh_keeps_history(built_dates, tmp_path):
+    database = warehouse_after(built_dates, FEB6, tmp_path)
     rows = history_rows(database)
     build(database, FEB6)
     assert history_rows(database) == rows
@@ -189,9 +208,8 @@ def test_rerunning_a_date_adds_nothing_and_full_refresh_keeps_history(tmp_path):
     assert stage_changes(database) == THREE_DATE_STAGE_CHANGES
 
 
-def test_an_earlier_date_appends_nothing_and_a_test_says_what_to_do(tmp_path):
-    database = tmp_path / "warehouse.duckdb"
-    build(database, JAN25)
+def test_an_earlier_date_appends_nothing_and_a_test_says_what_to_do(built_dates, tmp_path):
+    database = warehouse_after(built_dates, JAN25, tmp_path)
     build(database, FEB6)
     rows = history_rows(database)
     assert query(database, "select from_as_of_date, to_as_of_date from marts.stage_transitions group by all") == [
@@ -208,12 +226,10 @@ def test_an_earlier_date_appends_nothing_and_a_test_says_what_to_do(tmp_path):
     assert history_rows(database) == rows
 
 
-def test_a_night_without_changes_adds_no_row_but_is_a_recorded_date(tmp_path):
+def test_a_night_without_changes_adds_no_row_but_is_a_recorded_date(built_dates, tmp_path):
     """Feb 7: alice 2 days since her last purchase (repeat), bob 6 / 10 (new), carol a prospect: nobody changes.
     A run that still passes the retired var stage_history_keep_days is told it changes nothing."""
-    database = tmp_path / "warehouse.duckdb"
-    for as_of in (JAN25, FEB3, FEB6):
-        build(database, as_of)
+    database = warehouse_after(built_dates, FEB6, tmp_path)
     rows = history_rows(database)
     feb7 = FEB6 + dt.timedelta(days=1)
     result = build(database, feb7, stage_history_keep_days=3)
@@ -245,12 +261,10 @@ def raw_with_invalid(tmp_path, *order_ids: str):
     return raw
 
 
-def test_a_person_no_longer_known_gets_a_row_without_state(tmp_path):
+def test_a_person_no_longer_known_gets_a_row_without_state(built_dates, tmp_path):
     """bob's only order becomes invalid (quarantined) after Feb 3: from Feb 6 he is not known, so the history gets
     a row with NULL state, he moves nowhere in the transitions, and the history agrees with the lifecycle."""
-    database = tmp_path / "warehouse.duckdb"
-    for as_of in (JAN25, FEB3):
-        build(database, as_of)
+    database = warehouse_after(built_dates, FEB3, tmp_path)
     run_dbt(["build"], raw_with_invalid(tmp_path, "b1"), database, dbt_vars={"as_of_date": FEB6.isoformat()})
     assert query(
         database,
@@ -264,12 +278,10 @@ def test_a_person_no_longer_known_gets_a_row_without_state(tmp_path):
     assert BOB not in [row[0] for row in stage_changes(database)]
 
 
-def test_rerunning_the_latest_date_on_changed_data_fails_the_agreement_test(tmp_path):
+def test_rerunning_the_latest_date_on_changed_data_fails_the_agreement_test(built_dates, tmp_path):
     """alice's Feb 5 order becomes invalid after the Feb 6 run: as of Feb 6 she is now at_risk (16 / 10), but her
     recorded Feb 6 row (repeat) cannot be replaced without a DELETE, so nothing is appended and the test fails."""
-    database = tmp_path / "warehouse.duckdb"
-    for as_of in (JAN25, FEB3, FEB6):
-        build(database, as_of)
+    database = warehouse_after(built_dates, FEB6, tmp_path)
     rows = history_rows(database)
     result = run_dbt(
         ["build"], raw_with_invalid(tmp_path, "a4"), database, dbt_vars={"as_of_date": FEB6.isoformat()}, check=False

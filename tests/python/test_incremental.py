@@ -1,107 +1,149 @@
-"""Incremental refresh = full rebuild: raw data arrives in daily slices, `dbt build` runs after each slice, and
-every model ends up row for row equal to one `--full-refresh` build on the final data."""
+"""Incremental landing = full rebuild (design 2).
+
+Only staging's landing is incremental: `staging.base_shop__<dataset>` appends the rows of raw files it has not
+landed before (a folder NAME/ of daily files), or reloads a single file NAME.csv whole on every run; everything
+after it is rebuilt every run. Raw data arrives in daily slices of a generated shop with late rows, in-place
+edits and duplicates (raw_slices.py), in two layouts: one file per dataset holding everything exported so far,
+and a folder per dataset that gets one new file a day. After every slice, staging and quarantine equal a
+--full-refresh of them row for row, and after the last slice every relation of every schema equals a
+--full-refresh build; the landed tables show which files a run read. Every model after the landing is a view
+or a table rebuilt from the landed rows (checked on the manifest), so equal landing means equal models on every
+day; the stage history keeps state by design and is compared where a full refresh keeps it (on a copy of the
+warehouse, as production would run it).
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
+import json
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from dbt_harness import compiled_sql, query, run_dbt
-from raw_slices import add_awkward_cases, generated_history, snapshot, stamp
+from dbt_harness import query, run_dbt, target_path
+from raw_slices import COLUMNS, add_awkward_cases, generated_history, snapshot
 
 START = dt.date(2024, 3, 1)
 # First build on day 2's export, then one incremental run per export.
 SLICE_DAYS = [START + dt.timedelta(days=n) for n in (2, 4, 6, 8, 9)]
+DATASETS = list(COLUMNS)
 # Persons whose sessions move to another person on day 8 (raw_slices: vowner's sessions, ids1 of visitor vx1).
 SESSION_OWNERS = ["first.owner@example.com", "late.owner@example.com", "owner.a@example.com", "owner.b@example.com"]
+LANDING = ("staging", "quarantine")
+LAYOUTS = ("single_file", "folder")
+# Materializations that rebuild a model from its inputs on every run.
+PLAIN = {"view", "table", "ephemeral"}
 
 
-@pytest.fixture(scope="module")
-def sliced_runs(tmp_path_factory):
-    """Build incrementally slice by slice, then rebuild everything with --full-refresh on the last slice."""
-    return build_slice_by_slice(
-        tmp_path_factory.mktemp("incremental"), lambda history, raw_dir, day, _: history.write_slice(raw_dir, day)
+def rows_by_file(landed: dict[str, tuple]) -> dict[str, int]:
+    """_source_file -> rows, from landed_files()."""
+    return {name: rows for name, (rows, _, _) in landed.items()}
+
+
+def landed_files(database: Path, dataset: str) -> dict[str, tuple[int, dt.datetime, dt.datetime]]:
+    """_source_file -> (rows, first and last _loaded_at) of the landed table of `dataset`."""
+    rows = query(
+        database,
+        f"select _source_file, count(*), min(_loaded_at), max(_loaded_at) from staging.base_shop__{dataset} group by 1",
     )
+    return {name: (count, first, last) for name, count, first, last in rows}
 
 
-def build_slice_by_slice(base, write_slice) -> dict:
-    """Write each slice of the generated history with `write_slice(history, raw_dir, day, previous_day)`, run
-    `dbt build` after each, then a --full-refresh on a copy of the warehouse."""
+def file_rows(raw_dir: Path, dataset: str) -> dict[str, int]:
+    """File name -> data rows of each raw file of `dataset` (a single file or the files of its folder)."""
+    paths = sorted((raw_dir / dataset).glob("*.csv")) if (raw_dir / dataset).is_dir() else [raw_dir / f"{dataset}.csv"]
+    counts = {}
+    for path in paths:
+        with open(path, newline="") as handle:
+            counts[path.name] = sum(1 for _ in csv.reader(handle)) - 1
+    return counts
+
+
+def full_refresh_copy(database: Path, target: Path, raw_dir: Path, args: list[str]) -> Path:
+    """Copy the warehouse over `target` and run `args` with --full-refresh on the copy, as production would: a
+    full refresh rebuilds from the raw files but keeps what only the warehouse holds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(database, target)
+    run_dbt([*args, "--full-refresh"], raw_dir, target)
+    return target
+
+
+def build_day_by_day(base: Path, layout: str) -> dict:
+    """Write each slice of the generated history and run `dbt run` after each (the last one `dbt build`, which
+    also runs the data tests); after each run record what staging holds next to a --full-refresh of staging on a
+    copy, and after the last, rebuild everything with --full-refresh on a copy."""
     history = generated_history(START, days=10)
     add_awkward_cases(history, START)
     raw_dir = base / "raw"
-    incremental_db = base / "incremental" / "warehouse.duckdb"
-    incremental_db.parent.mkdir()
-    raw_counts = []
-    attributions = {}
-    session_counts = {}
+    incremental = base / "incremental" / "warehouse.duckdb"
+    incremental.parent.mkdir()
+    runs = []
     previous = None
-    for day in SLICE_DAYS:
-        counts = write_slice(history, raw_dir, day, previous)
+    for number, day in enumerate(SLICE_DAYS):
+        if layout == "folder":
+            raw_counts = history.write_folder_slice(raw_dir, day, previous)
+        else:
+            raw_counts = history.write_slice(raw_dir, day)
         previous = day
-        run_dbt(["build"], raw_dir, incremental_db)
-        raw_counts.append(
+        last = number == len(SLICE_DAYS) - 1
+        run_dbt(["build" if last else "run"], raw_dir, incremental)
+        # the same path every day: dbt's partial parsing serves the next day's refresh
+        landing_full = full_refresh_copy(
+            incremental, base / "landing_full" / "warehouse.duckdb", raw_dir, ["run", "--select", "staging"]
+        )
+        runs.append(
             {
-                dataset: (
-                    count,
-                    query(incremental_db, f"select count(*) from staging.stg_shop__{dataset}")[0][0],
-                    query(incremental_db, f"select count(*) from quarantine.quarantine_shop__{dataset}")[0][0],
-                )
-                for dataset, count in counts.items()
+                "day": day,
+                "raw": raw_counts,
+                "staged": {
+                    d: query(incremental, f"select count(*) from staging.stg_shop__{d}")[0][0] for d in DATASETS
+                },
+                "quarantined": {
+                    d: query(incremental, f"select count(*) from quarantine.quarantine_shop__{d}")[0][0]
+                    for d in DATASETS
+                },
+                "files": {d: file_rows(raw_dir, d) for d in DATASETS},
+                "landed": {d: landed_files(incremental, d) for d in DATASETS},
+                "landing": (snapshot(incremental, schemas=LANDING), snapshot(landing_full, schemas=LANDING)),
+                "attributions": {
+                    session_id: (person_email, attributed_by)
+                    for session_id, person_email, attributed_by in query(
+                        incremental,
+                        "select session_id, person_email, attributed_by from intermediate.int_sessions__attributed "
+                        "where visitor_id in ('vstitch', 'vowner')",
+                    )
+                },
+                "session_counts": dict(
+                    query(
+                        incremental,
+                        "select email, sessions from intermediate.int_customers__session_summary "
+                        f"where email in {tuple(SESSION_OWNERS)}",
+                    )
+                ),
             }
         )
-        attributions[day] = {
-            session_id: (person_email, attributed_by)
-            for session_id, person_email, attributed_by in query(
-                incremental_db,
-                "select session_id, person_email, attributed_by from intermediate.int_sessions__attributed "
-                "where visitor_id in ('vstitch', 'vowner')",
-            )
-        }
-        session_counts[day] = dict(
-            query(
-                incremental_db,
-                "select email, sessions from intermediate.int_customers__session_summary "
-                f"where email in {tuple(SESSION_OWNERS)}",
-            )
-        )
-    # The full rebuild runs on a copy of the same warehouse, as it would in production: --full-refresh rebuilds
-    # every model from the raw files, but keeps what only exists there (the stage history of earlier dates).
-    full_db = base / "full" / "warehouse.duckdb"
-    full_db.parent.mkdir()
-    shutil.copyfile(incremental_db, full_db)
-    run_dbt(["build", "--full-refresh"], raw_dir, full_db)
-    return {
-        "incremental": incremental_db,
-        "full": full_db,
-        "raw_counts": raw_counts,
-        "attributions": attributions,
-        "session_counts": session_counts,
-        "raw_dir": raw_dir,
-        "base": base,
-    }
+    full = full_refresh_copy(incremental, base / "full" / "warehouse.duckdb", raw_dir, ["build"])
+    return {"layout": layout, "raw_dir": raw_dir, "incremental": incremental, "full": full, "runs": runs}
 
 
-@pytest.fixture(params=["sliced_runs", "folder_runs"])
-def incremental_runs(request):
-    """The same checks for both layouts: one file per dataset, and a folder of daily files per dataset."""
-    return request.getfixturevalue(request.param)
+@pytest.fixture(scope="session")
+def single_file_runs(tmp_path_factory):
+    """One file per dataset, rewritten every day with everything exported so far (edits made in place)."""
+    return build_day_by_day(tmp_path_factory.mktemp("incremental_single_file"), "single_file")
 
 
-def test_every_model_equals_a_full_build(incremental_runs):
-    incremental = snapshot(incremental_runs["incremental"])
-    full = snapshot(incremental_runs["full"])
-    assert {"staging.base_shop__orders", "staging.stg_shop__orders", "quarantine.quarantine_shop__sessions"} <= set(
-        full
-    )
-    for name in full:
-        if name.startswith(("staging.", "quarantine.")):
-            assert len(full[name]) > 1, f"{name} is empty: the comparison proves nothing"
-    assert_same_tables(incremental, full)
+@pytest.fixture(scope="session")
+def folder_runs(tmp_path_factory):
+    """A folder per dataset that gets one file a day with the rows that arrived since the day before."""
+    return build_day_by_day(tmp_path_factory.mktemp("incremental_folder"), "folder")
+
+
+@pytest.fixture(params=LAYOUTS)
+def daily_runs(request):
+    """The same checks for both layouts."""
+    return request.getfixturevalue(f"{request.param}_runs")
 
 
 def assert_same_tables(incremental: dict, full: dict) -> None:
@@ -111,19 +153,252 @@ def assert_same_tables(incremental: dict, full: dict) -> None:
         assert incremental[name] == full[name], name
 
 
-def test_raw_rows_equal_staged_plus_quarantined_after_every_run(incremental_runs):
-    for run in incremental_runs["raw_counts"]:
-        for dataset, (raw, staged, quarantined) in run.items():
-            assert raw == staged + quarantined, dataset
+# --- incremental = full refresh ----------------------------------------------------------------------------
 
 
-def test_old_sessions_follow_identity_changes(incremental_runs):
-    """Sessions stored on earlier runs get the person the identity map gives them today (raw_slices: vstitch,
-    vowner), although staging does not re-derive them."""
-    attributions = incremental_runs["attributions"]
+def test_staging_equals_a_full_refresh_after_every_run(daily_runs):
+    for run in daily_runs["runs"]:
+        incremental, full = run["landing"]
+        for dataset in DATASETS:
+            assert len(full[f"staging.base_shop__{dataset}"]) > 1, f"{dataset} landed nothing on {run['day']}"
+        assert_same_tables(incremental, full)
+
+
+def test_every_relation_equals_a_full_refresh_build_after_the_last_run(daily_runs):
+    incremental = snapshot(daily_runs["incremental"])
+    full = snapshot(daily_runs["full"])
+    assert {"intermediate.int_sessions__attributed", "marts.customer_lifecycle", "marts.fct_orders"} <= set(full)
+    for name in full:
+        if name.startswith(("staging.", "quarantine.", "marts.customer_lifecycle")):
+            assert len(full[name]) > 1, f"{name} is empty: the comparison proves nothing"
+    assert_same_tables(incremental, full)
+
+
+def test_only_the_landing_and_the_stage_history_keep_state_between_runs(single_file_runs):
+    """What comparing staging after every run and everything after the last one rests on: every other model is a
+    view or a table rebuilt from the landed rows on every run, so it holds nothing a full refresh would not."""
+    manifest = json.loads((target_path(single_file_runs["incremental"]) / "manifest.json").read_text())
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    stateful = {node["name"]: node for node in models if node["config"]["materialized"] not in PLAIN}
+    landed = {name for name, node in stateful.items() if node["config"]["materialized"] == "landed"}
+    assert landed == {f"base_shop__{dataset}" for dataset in DATASETS}
+    assert all("history" in stateful[name]["fqn"] for name in set(stateful) - landed), sorted(stateful)
+
+
+def test_raw_rows_equal_staged_plus_quarantined_after_every_run(daily_runs):
+    for run in daily_runs["runs"]:
+        for dataset in DATASETS:
+            assert run["raw"][dataset] == run["staged"][dataset] + run["quarantined"][dataset], (run["day"], dataset)
+
+
+# --- what a run lands --------------------------------------------------------------------------------------
+
+
+def test_a_single_file_is_reloaded_whole_on_every_run(single_file_runs):
+    previous = None
+    for run in single_file_runs["runs"]:
+        loaded_at = set()
+        for dataset in DATASETS:
+            [(name, (rows, first, last))] = run["landed"][dataset].items()
+            assert name == f"{dataset}.csv"
+            assert rows == run["files"][dataset][name] == run["raw"][dataset], (run["day"], dataset)
+            loaded_at |= {first, last}
+        # every row of every dataset was landed by this run, after the one before
+        assert len(loaded_at) == 1, (run["day"], loaded_at)
+        [current] = loaded_at
+        assert previous is None or current > previous
+        previous = current
+
+
+def test_a_folder_run_lands_only_the_new_files(folder_runs):
+    """Each run lands the day's new file of each dataset; the files landed before keep the rows and the load time
+    of the run that landed them."""
+    first_landed = {}
+    previous_run = None
+    for run in folder_runs["runs"]:
+        new_file = f"{run['day'].isoformat()}.csv"
+        run_times = set()
+        for dataset in DATASETS:
+            landed = run["landed"][dataset]
+            # every file's rows, each file once (rows as the file holds them; an empty file lands no row)
+            files = {name: rows for name, rows in run["files"][dataset].items() if rows}
+            assert rows_by_file(landed) == files, (run["day"], dataset)
+            assert new_file in landed, (run["day"], dataset)
+            for name, (_, first, last) in landed.items():
+                assert first == last, (run["day"], dataset, name)
+                if name == new_file:
+                    assert (dataset, name) not in first_landed
+                    first_landed[dataset, name] = first
+                    run_times.add(first)
+                else:
+                    assert first == first_landed[dataset, name], (run["day"], dataset, name)
+        # one run landed the new files of all datasets, after the run before
+        [run_time] = run_times
+        assert previous_run is None or run_time > previous_run
+        previous_run = run_time
+
+
+@pytest.fixture
+def folder_copy(folder_runs, tmp_path):
+    """A copy of the folder layout's raw files and warehouse after the last run, to change and run again."""
+    raw_dir = tmp_path / "raw"
+    shutil.copytree(folder_runs["raw_dir"], raw_dir)
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(folder_runs["incremental"], database)
+    return raw_dir, database
+
+
+def edit_first_orders_file(raw_dir: Path) -> Path:
+    """Rewrite the first orders file in place with other content: o1 renamed to o1-edited, and one row more."""
+    first = raw_dir / "orders" / f"{SLICE_DAYS[0].isoformat()}.csv"
+    with open(first, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    [o1] = [row for row in rows if row["order_id"] == "o1"]
+    o1["order_id"] = "o1-edited"
+    extra = {"order_id": "o-extra", "email": "extra@example.com", "ordered_at": "2024-03-01T08:00:00"}
+    rows.append(dict.fromkeys(COLUMNS["orders"], "") | extra | {"status": "completed", "amount": "1"})
+    with open(first, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS["orders"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return first
+
+
+def landed_rows(database: Path, dataset: str, source_file: str) -> list[tuple]:
+    return query(
+        database, f"select * from staging.base_shop__{dataset} where _source_file = '{source_file}' order by all"
+    )
+
+
+def order_ids(database: Path) -> set[str]:
+    return {order_id for (order_id,) in query(database, "select order_id from staging.stg_shop__orders")}
+
+
+def test_a_landed_file_overwritten_in_place_is_not_read_again(folder_copy):
+    raw_dir, database = folder_copy
+    first = edit_first_orders_file(raw_dir)
+    before = landed_rows(database, "orders", first.name)
+    run_dbt(["run", "--select", "staging"], raw_dir, database)
+    assert landed_rows(database, "orders", first.name) == before
+    assert "o1" in order_ids(database) and not {"o1-edited", "o-extra"} & order_ids(database)
+    # a full refresh reads every file again
+    run_dbt(["run", "--select", "staging", "--full-refresh"], raw_dir, database)
+    assert (
+        len(landed_rows(database, "orders", first.name)) == len(before) + 1 == file_rows(raw_dir, "orders")[first.name]
+    )
+    assert {"o1-edited", "o-extra"} <= order_ids(database) and "o1" not in order_ids(database)
+
+
+def test_a_removed_file_makes_the_next_run_reload_the_dataset_whole(folder_copy):
+    raw_dir, database = folder_copy
+    sessions_before = landed_files(database, "sessions")
+    [(stored_max,)] = query(database, "select max(_loaded_at) from staging.base_shop__orders")
+    (raw_dir / "orders" / f"{SLICE_DAYS[1].isoformat()}.csv").unlink()
+    edit_first_orders_file(raw_dir)
+    run_dbt(["run", "--select", "staging"], raw_dir, database)
+    landed = landed_files(database, "orders")
+    assert rows_by_file(landed) == file_rows(raw_dir, "orders")
+    # every orders row was landed again by this run (the in-place edit of the first file is read too) ...
+    assert len({loaded for _, first, last in landed.values() for loaded in (first, last)}) == 1
+    assert next(iter(landed.values()))[1] > stored_max
+    assert {"o1-edited", "o-extra"} <= order_ids(database)
+    # ... and the datasets whose files are all there were not
+    assert landed_files(database, "sessions") == sessions_before
+    [(raw,)] = query(database, "select count(*) from staging.base_shop__orders")
+    staged = query(database, "select count(*) from staging.stg_shop__orders")[0][0]
+    quarantined = query(database, "select count(*) from quarantine.quarantine_shop__orders")[0][0]
+    assert raw == staged + quarantined == sum(file_rows(raw_dir, "orders").values())
+
+
+def test_switching_a_dataset_between_folder_and_file_reloads_it(folder_copy):
+    raw_dir, database = folder_copy
+    folder = raw_dir / "orders"
+    files = sorted(folder.glob("*.csv"))
+    header, *_ = files[0].read_text().splitlines(keepends=True)
+    single = raw_dir / "orders.csv"
+    single.write_text(header + "".join("".join(path.read_text().splitlines(keepends=True)[1:]) for path in files))
+    shutil.move(folder, raw_dir.parent / "orders_folder")
+    run_dbt(["run", "--select", "staging"], raw_dir, database)
+    landed = landed_files(database, "orders")
+    assert rows_by_file(landed) == {"orders.csv": file_rows(raw_dir, "orders")["orders.csv"]}
+    single.unlink()
+    shutil.move(raw_dir.parent / "orders_folder", folder)
+    run_dbt(["run", "--select", "staging"], raw_dir, database)
+    landed = landed_files(database, "orders")
+    assert rows_by_file(landed) == {name: rows for name, rows in file_rows(raw_dir, "orders").items() if rows}
+
+
+# --- what the days bring -----------------------------------------------------------------------------------
+
+
+def test_late_rows_status_changes_and_duplicates_are_applied(daily_runs):
+    database = daily_runs["incremental"]
+    orders = dict(
+        query(
+            database,
+            "select order_id, status from staging.stg_shop__orders "
+            "where order_id in ('late1', 'chg1', 'edit1', 'dup1')",
+        )
+    )
+    # late1 arrived 7 days after it was placed; chg1 got a newer row; edit1 was edited on day 9 (in place in the
+    # single file, as a new row of the day-9 file in the folder, which wins the tie on ordered_at)
+    assert orders == {"late1": "completed", "chg1": "returned", "edit1": "cancelled", "dup1": "completed"}
+    assert query(
+        database, "select quarantine_reason from quarantine.quarantine_shop__orders where order_id = 'dup1'"
+    ) == [("duplicate_order_id",)]
+    # two identical rows without an id, exported on different days: both quarantined
+    assert query(
+        database,
+        "select count(*) from quarantine.quarantine_shop__orders where quarantine_reason = 'missing_order_id'",
+    ) == [(2,)]
+    # the session duplicate exported later has the earlier start, so it replaces the one landed first
+    assert query(database, "select started_at from staging.stg_shop__sessions where session_id = 'sdup'") == [
+        (dt.datetime(2024, 3, 4, 9, 0),)
+    ]
+    assert query(
+        database, "select unsubscribed_at from staging.stg_shop__newsletter_signups where signup_id = 'nx'"
+    ) == [(dt.datetime(2024, 3, 8, 18, 0),)]
+    assert query(database, "select amount from staging.stg_shop__orders where order_id = 'late1'") == [
+        (Decimal("42.00"),)
+    ]
+
+
+def test_in_a_folder_the_later_file_wins_ties(folder_runs):
+    database = folder_runs["incremental"]
+    first_file = f"{SLICE_DAYS[0].isoformat()}.csv"  # days 0-2
+    # edit1: same ordered_at, completed in the first file, cancelled in the day-9 file: the first file's row is
+    # the duplicate
+    assert query(
+        database,
+        "select status, source_file from quarantine.quarantine_shop__orders "
+        "where order_id = 'edit1' and quarantine_reason = 'duplicate_order_id'",
+    ) == [("completed", first_file)]
+    # dup1, exported identically on day 2 and day 9: the first file's row is the duplicate
+    assert query(
+        database,
+        "select source_file from quarantine.quarantine_shop__orders where order_id = 'dup1'",
+    ) == [(first_file,)]
+
+
+def test_a_session_that_became_unusable_leaves_the_attributed_sessions(daily_runs):
+    """sgone was edited in place into an unusable row on day 8 (raw_slices): the single file no longer has a
+    usable row for it; the folder keeps the first file's row."""
+    database = daily_runs["incremental"]
+    single_file = daily_runs["layout"] == "single_file"
+    assert query(database, "select count(*) from intermediate.int_sessions__attributed where session_id = 'sgone'") == [
+        (0,) if single_file else (1,)
+    ]
+    assert query(
+        database, "select quarantine_reason from quarantine.quarantine_shop__sessions where session_id = 'sgone'"
+    ) == [("negative_page_views",)]
+
+
+def test_old_sessions_follow_identity_changes(daily_runs):
+    """Sessions landed on earlier days get the person the identity rules give them today (raw_slices: vstitch,
+    vowner)."""
+    attributions = {run["day"]: run["attributions"] for run in daily_runs["runs"]}
     first_owner, late_owner, stitched = "first.owner@example.com", "late.owner@example.com", "stitched@example.com"
-    after_day_4 = START + dt.timedelta(days=4)
-    assert attributions[after_day_4] == {
+    assert attributions[START + dt.timedelta(days=4)] == {
         "sstitch0": (None, None),
         "sstitch1": (None, None),
         "sowner0": (first_owner, "customer_id"),
@@ -139,332 +414,56 @@ def test_old_sessions_follow_identity_changes(incremental_runs):
     }
 
 
-def test_a_session_that_became_unusable_leaves_the_attributed_sessions(incremental_runs):
-    """sgone was edited in place into an unusable row on day 8 (raw_slices): the single-file export no longer has
-    a usable row for it; the folder keeps the first file's row."""
-    database = incremental_runs["incremental"]
-    single_file = (incremental_runs["raw_dir"] / "sessions.csv").exists()
-    assert query(database, "select count(*) from intermediate.int_sessions__attributed where session_id = 'sgone'") == [
-        (0,) if single_file else (1,)
-    ]
-    assert query(
-        database, "select quarantine_reason from quarantine.quarantine_shop__sessions where session_id = 'sgone'"
-    ) == [("negative_page_views",)]
+def test_the_session_summary_follows_sessions_that_move_to_another_person(daily_runs):
+    """On day 8 vowner's two sessions move from first.owner@ to late.owner@ and ids1 from owner.b@ to owner.a@
+    (raw_slices): the persons they left lose them, not only the persons they joined gain them."""
+    counts = {run["day"]: run["session_counts"] for run in daily_runs["runs"]}
+    assert counts[START + dt.timedelta(days=6)] == {"first.owner@example.com": 2, "owner.b@example.com": 1}
+    for day in SLICE_DAYS[-2:]:
+        assert counts[day] == {"late.owner@example.com": 2, "owner.a@example.com": 1}, day
 
 
-def test_a_normal_run_leaves_nothing_for_the_next_one_to_write(sliced_runs, tmp_path):
-    """The incremental query of int_sessions__attributed, compiled against the warehouse the last run updated,
-    finds no session to write: unchanged sessions are not rewritten on every run."""
-    database = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(sliced_runs["incremental"], database)
-    run_dbt(["compile", "--select", "int_sessions__attributed"], sliced_runs["raw_dir"], database)
-    sql = compiled_sql(database, "intermediate/int_sessions__attributed.sql")
-    assert "stored_without_email" in sql, "not compiled as an incremental run"
-    assert query(database, f"select count(*) from ({sql})") == [(0,)]
-    # The last run's own query (compiled with the maxima stored before it wrote) still selects the sessions its
-    # staging re-derived: some, but far fewer than are stored.
-    sql = compiled_sql(sliced_runs["incremental"], "intermediate/int_sessions__attributed.sql")
-    [(written,)] = query(database, f"select count(*) from ({sql})")
-    [(stored,)] = query(database, "select count(*) from intermediate.int_sessions__attributed")
-    assert 0 < written < stored / 2
-
-
-def test_load_times_keep_microseconds(sliced_runs):
-    """Incremental models find their new input by `loaded_at` > the newest stored `loaded_at` (the previous run's
-    start). Cut to whole seconds, a run starting in the same second as the previous one would stamp its rows
-    with an equal time, and the next model would skip them."""
-    database = sliced_runs["incremental"]
-    sql = compiled_sql(database, "staging/shop/base/base_shop__orders.sql")
-    stamps = set(re.findall(r"cast\('([^']*)' as timestamp\)\s+as loaded_at", sql))
-    assert len(stamps) == 1, stamps
-    [stamp_text] = stamps
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stamp_text)
-    last_run_started = dt.datetime.fromisoformat(stamp_text)
-    # Every model the last run wrote stores that instant exactly: the column type keeps the microseconds.
-    for table in ("staging.base_shop__orders", "intermediate.int_customers__identity"):
-        assert query(database, f"select max(loaded_at) from {table}") == [(last_run_started,)], table
-
-
-def test_late_rows_status_changes_and_duplicates_are_applied(sliced_runs):
-    database = sliced_runs["incremental"]
-    orders = dict(
+def test_identity_follows_owner_changes_of_old_identifiers(daily_runs):
+    database = daily_runs["incremental"]
+    ids = ("cx1", "cx2", "cx3")
+    customers = dict(
         query(
-            database,
-            "select order_id, status from staging.stg_shop__orders "
-            "where order_id in ('late1', 'chg1', 'edit1', 'dup1')",
+            database, f"select customer_id, email from intermediate.int_customer_ids__linked where customer_id in {ids}"
         )
     )
-    # late1 arrived 7 days after it was placed; chg1 got a newer row; edit1 was edited in place on day 9
-    assert orders == {"late1": "completed", "chg1": "returned", "edit1": "cancelled", "dup1": "completed"}
-    assert query(
-        database, "select quarantine_reason from quarantine.quarantine_shop__orders where order_id = 'dup1'"
-    ) == [("duplicate_order_id",)]
-    # two identical rows without an id, exported on different days: both quarantined
-    assert query(
-        database,
-        "select count(*) from quarantine.quarantine_shop__orders where quarantine_reason = 'missing_order_id'",
-    ) == [(2,)]
-    # the session duplicate exported later has the earlier start, so it replaces the stored row
-    assert query(
-        database,
-        "select started_at from staging.stg_shop__sessions where session_id = 'sdup'",
-    ) == [(dt.datetime(2024, 3, 4, 9, 0),)]
-    assert query(
-        database,
-        "select unsubscribed_at from staging.stg_shop__newsletter_signups where signup_id = 'nx'",
-    ) == [(dt.datetime(2024, 3, 8, 18, 0),)]
-    assert query(database, "select amount from staging.stg_shop__orders where order_id = 'late1'") == [
-        (Decimal("42.00"),)
-    ]
-
-
-def test_a_normal_run_only_reprocesses_changed_ids(sliced_runs):
-    database = sliced_runs["incremental"]
-    [(latest,)] = query(database, "select max(loaded_at) from staging.base_shop__orders")
-    reprocessed = {
-        order_id
-        for (order_id,) in query(
-            database,
-            f"select order_id from staging.base_shop__orders where loaded_at = '{latest}' and order_id is not null",
-        )
-    }
-    all_ids = {order_id for (order_id,) in query(database, "select order_id from staging.base_shop__orders")}
-    # The last export (day 9) edited edit1, moved1 and voided1 and duplicated dup1, all dated days before it.
-    edited = {"edit1", "dup1", "moved1", "voided1"}
-    assert edited <= reprocessed
-    # Every other reprocessed id has a row dated on the last export's day or was quarantined as dated in the
-    # future: no recent window is re-derived (late2, placed on day 6 and exported on day 8, is left alone).
-    new_or_future = {
-        order_id
-        for (order_id,) in query(
-            database,
-            "select order_id from staging.base_shop__orders where ordered_at >= '2024-03-10 00:00:00' "
-            "or quarantine_reason like 'future%'",
-        )
-    }
-    assert reprocessed - edited <= new_or_future
-    assert "late2" not in reprocessed
-    # ...and the older ids kept the load time of an earlier run.
-    assert len(all_ids - reprocessed - {None}) >= 20
-
-
-def test_identity_follows_owner_changes_of_old_identifiers(incremental_runs):
-    database = incremental_runs["incremental"]
-    owners = dict(
+    visitors = dict(
         query(
             database,
-            "select identifier_type || ' ' || identifier_value, email from intermediate.int_customers__identity "
-            "where identifier_value in ('cx1', 'vx1', 'cx2', 'vx2', 'vx3', 'vx4', 'cx3', 'vx5', "
-            "'gone@example.com', 'lost@example.com')",
+            "select visitor_id, email from intermediate.int_visitors__linked "
+            "where visitor_id in ('vx1', 'vx2', 'vx3', 'vx4', 'vx5')",
         )
     )
+    persons = {email for (email,) in query(database, "select email from intermediate.int_persons__identified")}
     # A late order made owner.a the first owner of cx1; vx1 follows through its session carrying cx1.
-    assert owners["customer_id cx1"] == owners["visitor_id vx1"] == "owner.a@example.com"
-    # The email of ide1 was edited (one file) or superseded by a later file (folder): gone@ has no sighting left.
-    assert owners["customer_id cx2"] == owners["visitor_id vx2"] == "kept@example.com"
-    assert "email gone@example.com" not in owners
+    assert customers["cx1"] == visitors["vx1"] == "owner.a@example.com"
+    # The email of ide1 was edited (one file) or superseded by a later file (folder): kept@ owns cx2 and vx2.
+    assert customers["cx2"] == visitors["vx2"] == "kept@example.com"
     # Session ids3 moved from vx3 to vx4.
-    assert "visitor_id vx3" not in owners and owners["visitor_id vx4"] == "visitor.a@example.com"
+    assert "vx3" not in visitors and visitors["vx4"] == "visitor.a@example.com"
     # Tie at the first sighting: the alphabetically first email.
-    assert owners["customer_id cx3"] == owners["visitor_id vx5"] == "tie.a@example.com"
-
-
-def test_identity_drops_a_person_whose_only_row_became_unusable(sliced_runs):
-    database = sliced_runs["incremental"]
-    assert query(
-        database, "select count(*) from intermediate.int_customers__identity where email = 'lost@example.com'"
-    ) == [(0,)]
-
-
-def test_a_normal_run_rederives_only_some_identifiers(incremental_runs):
-    database = incremental_runs["incremental"]
-    [(latest,)] = query(database, "select max(loaded_at) from intermediate.int_customers__identity")
-    kept = dict(
-        query(
-            database,
-            "select identifier_type || ' ' || identifier_value, email from intermediate.int_customers__identity "
-            f"where loaded_at < '{latest}'",
-        )
-    )
-    # The owner changes of day 8 were derived by that run; the last run (day 9) had no reason to touch them.
-    assert kept["customer_id cx1"] == kept["visitor_id vx1"] == "owner.a@example.com"
-    assert kept["customer_id cx2"] == "kept@example.com"
-
-
-@pytest.fixture(scope="module")
-def as_of_moves(sliced_runs, tmp_path_factory):
-    """From the incrementally built warehouse, move the as-of date back (a backfill) and then forward again; after
-    each move, compare with a --full-refresh of a copy of the same warehouse."""
-    base = tmp_path_factory.mktemp("as_of_moves")
-    raw_dir = sliced_runs["incremental"].parent.parent / "raw"
-    incremental_db = base / "incremental" / "warehouse.duckdb"
-    incremental_db.parent.mkdir()
-    shutil.copyfile(sliced_runs["incremental"], incremental_db)
-    pairs = {}
-    for label, dbt_vars in [("backwards", {"as_of_date": str(START + dt.timedelta(days=5))}), ("forwards", None)]:
-        run_dbt(["run"], raw_dir, incremental_db, dbt_vars)
-        full_db = base / label / "warehouse.duckdb"
-        full_db.parent.mkdir()
-        shutil.copyfile(incremental_db, full_db)
-        run_dbt(["run", "--full-refresh"], raw_dir, full_db, dbt_vars)
-        pairs[label] = (snapshot(incremental_db), snapshot(full_db))
-    return pairs
-
-
-@pytest.mark.parametrize("move", ["backwards", "forwards"])
-def test_every_model_equals_a_full_build_after_the_as_of_date_moves(as_of_moves, move):
-    incremental, full = as_of_moves[move]
-    # fct_orders is incremental by load time: moving the as-of date back must drop the later orders (its pre-hook).
-    assert len(full["marts.fct_orders"]) > 1
-    assert_same_tables(incremental, full)
-
-
-def test_moving_the_as_of_date_back_drops_later_orders_from_fct_orders(as_of_moves):
-    incremental, _ = as_of_moves["backwards"]
-    header, *rows = incremental["marts.fct_orders"]
-    order_dates = [row[header.index("order_date")] for row in rows]
-    assert max(order_dates) == START + dt.timedelta(days=5)
-
-
-def test_rows_edited_past_a_fixed_as_of_date_leave_the_window(sliced_runs, tmp_path):
-    """Order o1 and session s1 (day 0, stored long ago) are edited in place to a time after an explicit as-of date,
-    in the same run. Their stored rows lie inside the window, so only the pre-hook's check of re-derived rows
-    removes them from fct_orders and int_sessions__attributed; every model still equals a --full-refresh."""
-    raw_dir = tmp_path / "raw"
-    shutil.copytree(sliced_runs["raw_dir"], raw_dir)
-    moved_to = stamp(START + dt.timedelta(days=8), 12)
-    for dataset, id_column, time_column, row_id in [
-        ("orders", "order_id", "ordered_at", "o1"),
-        ("sessions", "session_id", "started_at", "s1"),
-    ]:
-        path = raw_dir / f"{dataset}.csv"
-        with open(path, newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        [edited] = [row for row in rows if row[id_column] == row_id]
-        edited[time_column] = moved_to
-        with open(path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    dbt_vars = {"as_of_date": str(START + dt.timedelta(days=7))}
-    incremental_db = tmp_path / "incremental" / "warehouse.duckdb"
-    incremental_db.parent.mkdir()
-    shutil.copyfile(sliced_runs["incremental"], incremental_db)
-    assert query(incremental_db, "select count(*) from marts.fct_orders where order_id = 'o1'") == [(1,)]
-    run_dbt(["run"], raw_dir, incremental_db, dbt_vars)
-    full_db = tmp_path / "full" / "warehouse.duckdb"
-    full_db.parent.mkdir()
-    shutil.copyfile(incremental_db, full_db)
-    run_dbt(["run", "--full-refresh"], raw_dir, full_db, dbt_vars)
-    assert query(incremental_db, "select count(*) from marts.fct_orders where order_id = 'o1'") == [(0,)]
-    assert query(
-        incremental_db, "select count(*) from intermediate.int_sessions__attributed where session_id = 's1'"
-    ) == [(0,)]
-    assert_same_tables(snapshot(incremental_db), snapshot(full_db))
-
-
-# --- the same history landed as a folder of daily files per dataset ------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def folder_runs(tmp_path_factory):
-    """Each slice adds one file per dataset with the rows that arrived since the previous slice."""
-    return build_slice_by_slice(
-        tmp_path_factory.mktemp("incremental_folder"),
-        lambda history, raw_dir, day, previous_day: history.write_folder_slice(raw_dir, day, previous_day),
-    )
-
-
-def test_folder_runs_landed_one_file_per_slice(folder_runs):
-    assert len(sorted((folder_runs["raw_dir"] / "orders").glob("*.csv"))) == len(SLICE_DAYS)
-
-
-def test_folder_later_files_win_ties_and_late_rows_are_applied(folder_runs):
-    database = folder_runs["incremental"]
-    orders = dict(
-        query(
-            database,
-            "select order_id, status from staging.stg_shop__orders "
-            "where order_id in ('late1', 'chg1', 'edit1', 'dup1')",
-        )
-    )
-    # edit1: same ordered_at, status cancelled in the day-9 file: the later file wins over the first file
-    assert orders == {"late1": "completed", "chg1": "returned", "edit1": "cancelled", "dup1": "completed"}
-    assert query(
-        database,
-        "select status, _source_file from staging.base_shop__orders "
-        "where order_id = 'edit1' and quarantine_reason = 'duplicate_order_id'",
-    ) == [("completed", "2024-03-03.csv")]  # the first file holds days 0-2
-    # dup1 exported identically on day 2 and day 9: the day-9 file's row is kept
-    assert query(
-        database,
-        "select _source_file from staging.base_shop__orders where order_id = 'dup1' and quarantine_reason is null",
-    ) == [("2024-03-10.csv",)]
-    assert query(
-        database, "select unsubscribed_at from staging.stg_shop__newsletter_signups where signup_id = 'nx'"
-    ) == [(dt.datetime(2024, 3, 8, 18, 0),)]
-    assert query(database, "select amount from staging.stg_shop__orders where order_id = 'late1'") == [
-        (Decimal("42.00"),)
-    ]
-
-
-def test_folder_run_reprocesses_only_groups_of_new_files_and_recent_ids(folder_runs):
-    database = folder_runs["incremental"]
-    [(latest,)] = query(database, "select max(loaded_at) from staging.base_shop__orders")
-    reprocessed = set(
-        query(database, f"select order_id, _source_file from staging.base_shop__orders where loaded_at = '{latest}'")
-    )
-    new_file_ids = {order_id for order_id, file in reprocessed if file == "2024-03-10.csv"}
-    assert {"edit1", "dup1"} <= new_file_ids
-    recent = {
-        order_id
-        for (order_id,) in query(
-            database,
-            "select order_id from staging.base_shop__orders where ordered_at >= '2024-03-06 00:00:00' "
-            "or quarantine_reason like 'future%'",
-        )
-    }
-    assert {order_id for order_id, _ in reprocessed} - new_file_ids <= recent
-    [(kept,)] = query(database, f"select count(*) from staging.base_shop__orders where loaded_at < '{latest}'")
-    assert kept >= 20
-
-
-def test_folder_loaded_files_are_not_read_again(folder_runs, tmp_path):
-    """Files are immutable once loaded: an edit to one is only seen by --full-refresh, a removed one stops the run."""
-    raw_dir = tmp_path / "raw"
-    shutil.copytree(folder_runs["raw_dir"], raw_dir)
-    database = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(folder_runs["incremental"], database)
-    first = raw_dir / "orders" / f"{SLICE_DAYS[0].isoformat()}.csv"
-    assert ",o1," not in first.read_text() and "\no1," in first.read_text()
-    first.write_text(first.read_text().replace("\no1,", "\no1-edited,", 1))
-    run_dbt(["build", "--select", "staging"], raw_dir, database)
-    ids = {order_id for (order_id,) in query(database, "select order_id from staging.stg_shop__orders")}
-    assert "o1" in ids and "o1-edited" not in ids
-    run_dbt(["build", "--select", "staging", "--full-refresh"], raw_dir, database)
-    ids = {order_id for (order_id,) in query(database, "select order_id from staging.stg_shop__orders")}
-    assert "o1-edited" in ids and "o1" not in ids
-
-    first.unlink()
-    result = run_dbt(["build", "--select", "staging"], raw_dir, database, check=False)
-    assert result.returncode != 0
-    assert "2024-03-03.csv of 'orders' were loaded before but are no longer in" in result.stdout
-    assert "--full-refresh" in result.stdout
-
-
-# --- per-person order aggregates (int_customers__order_summary) -----------------------------------------------
+    assert customers["cx3"] == visitors["vx5"] == "tie.a@example.com"
+    # gone@'s only order was edited to kept@ (in place, or by a later file's row that wins the tie).
+    assert "gone@example.com" not in persons
+    # lost@'s only order became unusable: edited in place in the single file; in the folder the first file's
+    # usable row stays.
+    assert ("lost@example.com" in persons) == (daily_runs["layout"] == "folder")
 
 
 @pytest.mark.parametrize(
     ("layout", "persons_left"),
     [
-        ("sliced_runs", {"person12@example.com"}),
+        ("single_file", {"person12@example.com"}),
         # In a folder the unusable edit of voided1 is a new, quarantined row and the old, valid row stays.
-        ("folder_runs", {"person12@example.com", "voided.buyer@example.com"}),
+        ("folder", {"person12@example.com", "voided.buyer@example.com"}),
     ],
 )
-def test_persons_whose_orders_all_left_are_deleted(request, layout, persons_left):
-    database = request.getfixturevalue(layout)["incremental"]
+def test_persons_whose_orders_all_left_have_no_order_summary(request, layout, persons_left):
+    database = request.getfixturevalue(f"{layout}_runs")["incremental"]
     persons = dict(
         query(
             database,
@@ -475,89 +474,9 @@ def test_persons_whose_orders_all_left_are_deleted(request, layout, persons_left
     # moved1 now counts for person12@; solo.buyer@ has no valid order left
     assert set(persons) == persons_left
     [(person12_orders,)] = query(
-        database,
-        "select count(*) from intermediate.int_orders__attributed where email = 'person12@example.com'",
+        database, "select count(*) from intermediate.int_orders__attributed where email = 'person12@example.com'"
     )
     assert persons["person12@example.com"] == person12_orders
     assert query(database, "select email from intermediate.int_orders__attributed where order_id = 'moved1'") == [
         ("person12@example.com",)
     ]
-
-
-def test_a_folder_run_rederives_only_the_persons_of_restaged_orders(folder_runs):
-    database = folder_runs["incremental"]
-    summary = "intermediate.int_customers__order_summary"
-    persons = {email for (email,) in query(database, f"select email from {summary}")}
-    rederived = {
-        email
-        for (email,) in query(
-            database, f"select email from {summary} where loaded_at = (select max(loaded_at) from {summary})"
-        )
-    }
-    # The last run's new orders are all on its last day, so nothing else entered the as-of window: exactly the
-    # persons with an order row staged by that run are re-derived (staging re-derives the ids of the new file),
-    # and every other person keeps the row of an earlier run.
-    restaged = {
-        email
-        for (email,) in query(
-            database,
-            "select email from staging.base_shop__orders "
-            "where loaded_at = (select max(loaded_at) from staging.base_shop__orders)",
-        )
-    }
-    assert rederived == restaged & persons
-    assert 0 < len(rederived) < len(persons)
-
-
-# --- per-person session aggregates (int_customers__session_summary) -------------------------------------------
-
-
-def test_the_session_summary_follows_sessions_that_move_to_another_person(incremental_runs):
-    """On day 8 vowner's two sessions move from first.owner@ to late.owner@ and ids1 from owner.b@ to owner.a@
-    (raw_slices): the persons they left are re-derived (here: deleted, no session left), not only those they joined."""
-    counts = incremental_runs["session_counts"]
-    after_day_6 = START + dt.timedelta(days=6)
-    assert counts[after_day_6] == {"first.owner@example.com": 2, "owner.b@example.com": 1}
-    for day in SLICE_DAYS[-2:]:
-        assert counts[day] == {"late.owner@example.com": 2, "owner.a@example.com": 1}, day
-
-
-def test_the_session_summary_drops_a_session_that_became_unusable(incremental_runs):
-    """sgone (person12@) left int_sessions__attributed on day 8 in the single-file export: the summary counts the
-    sessions that are left."""
-    database = incremental_runs["incremental"]
-    [(attributed,)] = query(
-        database,
-        "select count(*) from intermediate.int_sessions__attributed where person_email = 'person12@example.com'",
-    )
-    assert query(
-        database,
-        "select sessions from intermediate.int_customers__session_summary where email = 'person12@example.com'",
-    ) == ([(attributed,)] if attributed else [])
-
-
-def test_a_normal_run_rederives_only_the_persons_of_newly_attributed_sessions(incremental_runs):
-    database = incremental_runs["incremental"]
-    summary = "intermediate.int_customers__session_summary"
-    persons = {email for (email,) in query(database, f"select email from {summary}")}
-    rederived = {
-        email
-        for (email,) in query(
-            database, f"select email from {summary} where loaded_at = (select max(loaded_at) from {summary})"
-        )
-    }
-    # The last run (day 9) moved no session away from a person: exactly the persons of the session rows that
-    # int_sessions__attributed wrote in that run are re-derived, every other person keeps an earlier run's row.
-    written = {
-        email
-        for (email,) in query(
-            database,
-            "select person_email from intermediate.int_sessions__attributed where person_email is not null "
-            "and attributed_at = (select max(attributed_at) from intermediate.int_sessions__attributed)",
-        )
-    }
-    [(summary_run,)] = query(database, f"select max(loaded_at) from {summary}")
-    [(attribution_run,)] = query(database, "select max(attributed_at) from intermediate.int_sessions__attributed")
-    assert summary_run == attribution_run
-    assert rederived == written
-    assert 0 < len(rederived) < len(persons)
