@@ -35,8 +35,9 @@ lint-sql: setup
 	mkdir -p target
 	LIFECYCLE_DUCKDB_PATH=$(CURDIR)/target/sqlfluff.duckdb $(BIN)/sqlfluff lint models tests/dbt/singular
 
+# Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process.
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: setup  ## scale benchmark → docs/benchmarks.md (long; never part of `make test`)
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)

@@ -172,7 +172,7 @@ def test_quarantine_share_breach_fails_validation_and_publishes_nothing(built):
     database = copy_database(built, "validation_failure")
     before = marts_digest(database)
     result = run_driver(
-        "--raw-dir", str(built["raw"]), "--database", str(database), "--as-of", "2026-09-30",
+        "--raw-dir", str(built["raw"]), "--database", str(database), "--as-of", "2026-11-01",
         "--max-quarantine-share", "0", "--json",
         work=built["work"],
     )  # fmt: skip

@@ -8,7 +8,6 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -276,45 +275,35 @@ def test_a_dataset_both_file_and_folder_is_refused(tmp_path):
     assert "Raw dataset 'sessions' is both a file (sessions.csv) and a folder (sessions/)" in result.stdout
 
 
-def test_ties_on_the_contract_timestamp_go_to_the_later_file_then_the_fingerprint(tmp_path):
+def test_ties_on_the_contract_timestamp_go_to_the_later_file_then_the_row_values(tmp_path):
     raw_dir = _copy_fixture(tmp_path)
     header = (raw_dir / "orders.csv").read_text().splitlines()[0]
     (raw_dir / "orders.csv").unlink()
     (raw_dir / "orders").mkdir()
     t1_completed = ["t1", "c1", "a@example.com", "2024-03-01T11:00:00", "completed", "10"]
     t1_returned = ["t1", "c1", "a@example.com", "2024-03-01T11:00:00", "returned", "10"]
-    # r1 twice with the same ordered_at, in two files: the later file's row wins (though its fingerprint is the
-    # larger one, see below).
+    # r1 twice with the same ordered_at, in two files: the later file's row wins, although its values sort after
+    # the earlier one's ('returned' > 'completed'), so the file decides before the values.
     (raw_dir / "orders" / "2024-03-01.csv").write_text(
         f"{header}\nr1,c1,a@example.com,2024-03-01T10:00:00,completed,10,x\n"
-        + "".join(",".join(row) + ",x\n" for row in (t1_completed, t1_returned))
+        + "".join(",".join(row) + ",x\n" for row in (t1_returned, t1_completed))
     )
     (raw_dir / "orders" / "2024-03-02.csv").write_text(
         f"{header}\nr1,c1,a@example.com,2024-03-01T10:00:00,returned,10,x\n"
     )
     database = tmp_path / "warehouse.duckdb"
     run_dbt(["build", "--select", "staging"], raw_dir, database)
-    # t1 twice with the same ordered_at in one file: the row with the smaller fingerprint of its raw text wins.
-    with duckdb.connect() as con:
-        fingerprints = {
-            row[4]: con.execute("select hash(?, ?, ?, ?, ?, ?)", row).fetchone()[0]
-            for row in (t1_completed, t1_returned)
-        }
-    t1_kept = min(fingerprints, key=fingerprints.get)
-    with duckdb.connect() as con:
-        r1 = ["r1", "c1", "a@example.com", "2024-03-01T10:00:00"]
-        assert con.execute(
-            "select hash(?, ?, ?, ?, 'completed', '10') < hash(?, ?, ?, ?, 'returned', '10')", r1 + r1
-        ).fetchone()[0]
+    # t1 twice with the same ordered_at in one file: the row whose values come first (customer_id, email, status,
+    # amount) wins: 'completed' < 'returned', although the returned row comes first in the file.
     assert query(database, "select order_id, status from staging.stg_shop__orders order by 1") == [
         ("r1", "returned"),
-        ("t1", t1_kept),
+        ("t1", "completed"),
     ]
     assert query(
         database,
-        "select order_id, status, _source_file from staging.base_shop__orders "
+        "select order_id, status, source_file from quarantine.quarantine_shop__orders "
         "where quarantine_reason = 'duplicate_order_id' order by 1",
     ) == [
         ("r1", "completed", "2024-03-01.csv"),
-        ("t1", ({"completed", "returned"} - {t1_kept}).pop(), "2024-03-01.csv"),
+        ("t1", "returned", "2024-03-01.csv"),
     ]

@@ -16,15 +16,32 @@ sessions as (
 
 ),
 
+-- The links by key alone: carrying the emails of ~10M visitors through the join of ~30M sessions ran out of the
+-- 4 GB memory cap at 10M orders; the email of a linked person is looked up once per session below.
 customer_ids as (
 
-    select * from {{ ref('int_customer_ids__linked') }}
+    select
+        customer_id,
+        customer_key
+    from {{ ref('int_customer_ids__linked') }}
 
 ),
 
 visitors as (
 
-    select * from {{ ref('int_visitors__linked') }}
+    select
+        visitor_id,
+        customer_key
+    from {{ ref('int_visitors__linked') }}
+
+),
+
+persons as (
+
+    select
+        customer_key,
+        email
+    from {{ ref('int_persons__identified') }}
 
 ),
 
@@ -37,7 +54,7 @@ sessions_in_window as (
 
 ),
 
-attributed as (
+linked as (
 
     select
         sessions_in_window.*,
@@ -46,7 +63,6 @@ attributed as (
             when customer_ids.customer_key is not null then customer_ids.customer_key
             else visitors.customer_key
         end as customer_key,
-        coalesce(sessions_in_window.email, customer_ids.email, visitors.email) as person_email,
         case
             when sessions_in_window.email is not null then 'email'
             when customer_ids.customer_key is not null then 'customer_id'
@@ -57,6 +73,17 @@ attributed as (
         on sessions_in_window.customer_id = customer_ids.customer_id
     left join visitors
         on sessions_in_window.visitor_id = visitors.visitor_id
+
+),
+
+attributed as (
+
+    select
+        linked.*,
+        coalesce(linked.email, persons.email) as person_email
+    from linked
+    left join persons
+        on linked.email is null and linked.customer_key = persons.customer_key
 
 ),
 
