@@ -116,6 +116,10 @@ final as (
         lifecycle.overdue_ratio,
         lifecycle.return_rate,
         lifecycle.vip_score,
+        -- to sort the people to win back or reward by what they are predicted to be worth
+        case
+            when memberships.audience in ('reactivation', 'vip_reward') then lifecycle.predicted_clv_365d
+        end as predicted_clv_365d,
         cast(cart_reminders.cart_value as {{ dbt.type_numeric() }}) as open_cart_value,
         cart_reminders.last_cart_ended_at,
 

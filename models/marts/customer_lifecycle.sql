@@ -1,5 +1,7 @@
 -- Where each known person stands as of the as-of date: stage, overlays, RFM, order facts, sessions and the
--- stage change before it (from the stage history), one wide row per person, contracted.
+-- stage change before it (from the stage history), one wide row per person, contracted. The prediction columns
+-- come from the dbt Python models of models/intermediate/prediction/ where they run (predictions_available()),
+-- and are NULL elsewhere.
 with
 
 stages as (
@@ -35,6 +37,24 @@ session_summary as (
 stage_changes as (
 
     select * from {{ ref('customer_stage_changes') }}
+
+),
+
+predictions as (
+
+    {% if predictions_available() %}
+        select * from {{ ref('int_customers__predictions') }}
+    {% else %}
+        -- no prediction models on this engine (macros/prediction.sql): no rows, so the columns are NULL
+        select
+            customer_key,
+            cast(null as {{ type_double() }}) as p_alive,
+            cast(null as {{ type_double() }}) as expected_orders_90d,
+            cast(null as {{ type_double() }}) as expected_order_value,
+            cast(null as {{ type_double() }}) as predicted_clv_365d
+        from order_facts
+        where 1 = 0
+    {% endif %}
 
 ),
 
@@ -86,6 +106,12 @@ final as (
         order_facts.overdue_ratio,
         order_facts.days_overdue,
 
+        -- prediction (NULL for non-buyers and when not fitted: marts.btyd_parameters says why)
+        predictions.p_alive,
+        predictions.expected_orders_90d,
+        predictions.expected_order_value,
+        predictions.predicted_clv_365d,
+
         -- engagement in the window
         overlays.deliveries_in_window,
         overlays.opens_in_window,
@@ -119,6 +145,8 @@ final as (
         on stages.customer_key = session_summary.customer_key
     left join stage_changes
         on stages.customer_key = stage_changes.customer_key
+    left join predictions
+        on stages.customer_key = predictions.customer_key
 
 )
 

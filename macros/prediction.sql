@@ -1,0 +1,7 @@
+{#- True where the prediction models run: they are dbt Python models written against DuckDB's Python API, so
+    on DuckDB unless var prediction_enabled is false. dbt_project.yml enables the models/*/prediction folders
+    with the same test (macros are not available there); keep the two in step. Where it is false,
+    customer_lifecycle and campaign_audiences carry the prediction columns as NULL. -#}
+{% macro predictions_available() -%}
+    {{ return(target.type == 'duckdb' and (var('prediction_enabled', true) | string | lower == 'true')) }}
+{%- endmacro %}
