@@ -263,6 +263,155 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
     return _svg(fig) + "<h3>Campaign audiences</h3>" + (table or "<p>none</p>") + note
 
 
+P_ALIVE_BANDS = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0)]
+P_ALIVE_COLOURS = ["#d64545", "#f08a4b", "#f2c14e", "#9bc46a", "#2e8b57"]
+
+
+def section_prediction(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
+    """P(alive) by stage, what the buyers of each stage are predicted to do, and the backtest: predicted vs actual
+    purchase days per decile of predicted purchase days (docs/prediction.md)."""
+    if not table_exists(con, "marts", "btyd_parameters"):
+        return (
+            '<p class="note">No prediction in this build: the prediction models run on DuckDB only (and not with '
+            "var prediction_enabled false).</p>"
+        )
+    fits = con.execute(
+        "select purpose, model, buyers, reason, frequency_monetary_correlation from marts.btyd_parameters "
+        "group by all order by purpose desc, model"
+    ).fetchall()
+    notes = [
+        f'<p class="note">{"Backtest" if purpose == "backtest" else "Prediction"} {_esc(model)} not fitted: '
+        f"{_esc(reason)}.</p>"
+        for purpose, model, _, reason, _ in fits
+        if reason is not None
+    ]
+    correlation = [c for purpose, model, _, _, c in fits if purpose == "prediction" and c is not None]
+    if correlation:
+        notes.append(
+            f"<p>Gamma-Gamma assumes a buyer's number of purchases and their average value are unrelated; here "
+            f"they correlate at <b>{correlation[0]:+.2f}</b>"
+            + (" (near 0: fine).</p>" if abs(correlation[0]) < 0.3 else " — value predictions deserve less trust.</p>")
+        )
+    by_stage = con.execute(
+        "select lifecycle_stage, count(*), avg(p_alive), sum(expected_orders_90d), avg(predicted_clv_365d), "
+        + ", ".join(
+            f"sum(case when p_alive >= {low} and p_alive {'<=' if high == 1.0 else '<'} {high} then 1 else 0 end)"
+            for low, high in P_ALIVE_BANDS
+        )
+        + " from marts.customer_lifecycle where p_alive is not null group by lifecycle_stage"
+    ).fetchall()
+    found = {row[0]: row[1:] for row in by_stage}
+    stages = [s for s in STAGES if s in found]
+    parts = list(notes)
+    if stages:
+        fig, ax = plt.subplots(figsize=(11, 0.55 * len(stages) + 1.2))
+        labels = [f"{s.replace('_', ' ')} ({int(found[s][0]):,})" for s in stages]
+        left = np.zeros(len(stages))
+        for i, (low, high) in enumerate(P_ALIVE_BANDS):
+            shares = np.array([found[s][4 + i] / found[s][0] * 100 for s in stages])
+            bars = ax.barh(labels, shares, left=left, color=P_ALIVE_COLOURS[i], label=f"{low:.1f}–{high:.1f}")
+            ax.bar_label(bars, labels=[f"{v:.0f}%" if v >= 6 else "" for v in shares], label_type="center", fontsize=8)
+            left += shares
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("% of the stage's buyers")
+        ax.set_title("P(alive): how likely each stage's buyers are still customers")
+        ax.legend(frameon=False, title="P(alive)", loc="center left", bbox_to_anchor=(1.0, 0.5))
+        parts.append(_svg(fig))
+        parts.append(
+            '<p class="note">BG/NBD lets buyers drop out only right after a repeat purchase, so every buyer with a '
+            "single purchase day has P(alive) 1; their expected purchases still fall the longer they stay away.</p>"
+        )
+        rows = [
+            [
+                s,
+                f"{int(found[s][0]):,}",
+                f"{float(found[s][1]):.2f}",
+                f"{float(found[s][2] or 0):,.1f}",
+                "-" if found[s][3] is None else f"{float(found[s][3]):,.2f}",
+            ]
+            for s in stages
+        ]
+        parts.append(
+            _table(
+                [
+                    "stage",
+                    "buyers",
+                    "mean P(alive)",
+                    "purchase days expected in the horizon",
+                    "mean predicted CLV 365 d",
+                ],
+                rows,
+            )
+        )
+    parts.append(_backtest(con))
+    return "".join(parts)
+
+
+def _backtest(con: duckdb.DuckDBPyConnection) -> str:
+    if not table_exists(con, "marts", "prediction_backtest"):
+        return _missing("marts.prediction_backtest")
+    columns = (
+        "segment, decile, buyers, predicted_purchase_days, actual_purchase_days, mean_absolute_error, bias, "
+        "buyers_who_bought, share_who_bought, mean_p_alive, cutoff_date, horizon_days"
+    )
+    found = con.execute(f"select {columns} from marts.prediction_backtest order by segment, decile").fetchall()
+    deciles = [r for r in found if r[0] == "decile"]
+    overall = next((r for r in found if r[0] == "all"), None)
+    lapsed = next((r for r in found if r[0] == "lapsed_by_rule"), None)
+    if overall is None or overall[3] is None:
+        return '<h3>Backtest</h3><p class="note">No backtest: its fit was not made (see above).</p>'
+    cutoff, horizon = overall[10], overall[11]
+    parts = [
+        f"<h3>Backtest: predicted as of {_esc(cutoff)}, compared with the {horizon} days since</h3>",
+        f"<p>For the {overall[2]:,} buyers known on {_esc(cutoff)} the model expected "
+        f"<b>{overall[3]:,.0f}</b> purchase days in the next {horizon} days; <b>{overall[4]:,}</b> happened "
+        f"(bias {overall[6]:+.3f} per buyer, mean absolute error {overall[5]:.3f}).</p>",
+    ]
+    if lapsed is not None and lapsed[2]:
+        parts.append(
+            f"<p>The stage rule called <b>{lapsed[2]:,}</b> of them lapsed on {_esc(cutoff)}; "
+            f"<b>{lapsed[7]:,}</b> ({lapsed[8]:.0%}) bought again within {horizon} days. Their mean P(alive) was "
+            f"{lapsed[9]:.2f}, and the model expected {lapsed[3]:,.1f} purchase days from them ({lapsed[4]:,} "
+            "happened).</p>"
+        )
+    if deciles:
+        fig, ax = plt.subplots(figsize=(9, 3.6))
+        x = np.arange(len(deciles))
+        predicted = [r[3] / r[2] for r in deciles]
+        actual = [r[4] / r[2] for r in deciles]
+        ax.bar(x - 0.2, predicted, width=0.4, color="#4c9be8", label="predicted")
+        ax.bar(x + 0.2, actual, width=0.4, color="#2e8b57", label="actual")
+        ax.set_xticks(x, [str(r[1]) for r in deciles])
+        ax.set_xlabel("decile of predicted purchase days (10 = expected to buy most)")
+        ax.set_ylabel("purchase days per buyer")
+        ax.set_title(f"Backtest: purchase days per buyer in the {horizon} days after {cutoff}")
+        ax.legend(frameon=False)
+        parts.append(_svg(fig))
+        rows = [
+            [str(r[1]), f"{r[2]:,}", f"{r[3]:,.1f}", f"{r[4]:,}", f"{r[5]:.3f}", f"{r[6]:+.3f}", f"{r[8]:.0%}"]
+            for r in deciles
+        ]
+        rows.append(
+            [
+                "all",
+                f"{overall[2]:,}",
+                f"{overall[3]:,.1f}",
+                f"{overall[4]:,}",
+                f"{overall[5]:.3f}",
+                f"{overall[6]:+.3f}",
+            ]
+            + [f"{overall[8]:.0%}"]
+        )
+        parts.append(
+            _table(
+                ["decile", "buyers", "predicted", "actual", "mean abs. error", "bias", "bought again"],
+                rows,
+            )
+        )
+    return "".join(parts)
+
+
 def section_quarantine(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     rows = []
     for source, figures in summary["sources"].items():
@@ -369,6 +518,7 @@ SECTIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection, dict], str]]] = [
     ("RFM: recency × frequency", section_rfm),
     ("How overdue are buyers?", section_overdue),
     ("Engagement, VIPs and audiences", section_vip_engagement),
+    ("Prediction: who is still a customer, and how accurate that is", section_prediction),
     ("Stage transitions since the previous as-of date", section_transitions),
     ("Quarantined input", section_quarantine),
     ("Run", section_run),

@@ -13,6 +13,7 @@ import duckdb
 from .checks import SOURCES, STAGES, table_exists
 
 TOP_REASONS = 3
+PARAMETER_ORDER = ["r", "alpha", "a", "b", "p", "q", "v"]  # BG/NBD, then Gamma-Gamma
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
@@ -61,7 +62,70 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
         }
     if table_exists(con, "marts", "abandoned_cart_reminders"):
         summary["reminders_due"] = _rows(con, "select count(*) from marts.abandoned_cart_reminders")[0][0]
+    if table_exists(con, "marts", "btyd_parameters"):
+        summary["prediction"] = collect_prediction(con)
     return summary
+
+
+def collect_prediction(con: duckdb.DuckDBPyConnection) -> dict:
+    """Per fit (`prediction` models, `backtest`): fitted or not (with the reason), buyers and parameters; the
+    backtest's overall predicted vs actual purchase days."""
+    fits: dict = {}
+    for purpose, model, parameter, value, buyers, converged, correlation, reason in _rows(
+        con,
+        "select purpose, model, parameter, value, buyers, converged, frequency_monetary_correlation, reason "
+        "from marts.btyd_parameters order by purpose desc, model",
+    ):
+        fit = fits.setdefault(
+            f"{purpose}.{model}",
+            {"fitted": reason is None, "buyers": int(buyers), "converged": bool(converged), "reason": reason},
+        )
+        fit.setdefault("params", {})[parameter] = value
+        if correlation is not None:
+            fit["frequency_monetary_correlation"] = round(float(correlation), 4)
+    prediction: dict = {"fits": fits}
+    if table_exists(con, "marts", "prediction_backtest"):
+        found = _rows(
+            con,
+            "select buyers, predicted_purchase_days, actual_purchase_days, mean_absolute_error, bias "
+            "from marts.prediction_backtest where segment = 'all'",
+        )
+        if found:
+            buyers, predicted, actual, error, bias = found[0]
+            prediction["backtest"] = {
+                "buyers": int(buyers),
+                "predicted_purchase_days": None if predicted is None else round(float(predicted), 1),
+                "actual_purchase_days": int(actual),
+                "mean_absolute_error": None if error is None else round(float(error), 4),
+                "bias": None if bias is None else round(float(bias), 4),
+            }
+    return prediction
+
+
+def prediction_lines(prediction: dict) -> list[str]:
+    """One line per prediction model (its fit or why there is none) and the backtest's overall figures."""
+    lines = []
+    names = {"prediction.bg_nbd": "BG/NBD", "prediction.gamma_gamma": "Gamma-Gamma", "backtest.bg_nbd": "backtest fit"}
+    for key, name in names.items():
+        fit = prediction["fits"].get(key)
+        if fit is None:
+            continue
+        if not fit["fitted"]:
+            lines.append(f"  prediction {name}: not fitted — {fit['reason']}")
+            continue
+        params = ", ".join(f"{p} {fit['params'][p]:.4g}" for p in PARAMETER_ORDER if p in fit["params"])
+        extra = ""
+        if "frequency_monetary_correlation" in fit:
+            extra = f"; frequency–value correlation {fit['frequency_monetary_correlation']:+.2f}"
+        lines.append(f"  prediction {name}: {fit['buyers']:,} buyers, {params}{extra}")
+    backtest = prediction.get("backtest")
+    if backtest and backtest["predicted_purchase_days"] is not None:
+        lines.append(
+            f"  backtest: {backtest['buyers']:,} buyers predicted {backtest['predicted_purchase_days']:,.1f} purchase "
+            f"days, bought {backtest['actual_purchase_days']:,} "
+            f"(mean absolute error {backtest['mean_absolute_error']:.3f} per buyer)"
+        )
+    return lines
 
 
 def format_text(summary: dict) -> str:
@@ -81,6 +145,8 @@ def format_text(summary: dict) -> str:
         lines.append(f"  VIPs {summary.get('vips', '?')}, cart reminders due {summary.get('reminders_due', '?')}")
         audiences = ", ".join(f"{name} {count}" for name, count in summary.get("audiences", {}).items()) or "none"
         lines.append(f"  audiences: {audiences}")
+    if summary.get("prediction"):
+        lines += prediction_lines(summary["prediction"])
     if summary.get("phases"):
         lines.append("")
         phases = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in summary["phases"].items())

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from dbt_harness import query, run_dbt, target_path
 
-from lifecycle_pipeline import btyd
+from lifecycle_pipeline import btyd, report
+from lifecycle_pipeline import summary as run_summary
 
 AS_OF = dt.date(2025, 6, 30)
 HORIZON = 90
@@ -364,3 +365,51 @@ def test_without_python_models_the_prediction_is_skipped_and_its_columns_are_nul
     )
     assert buyers == BUYERS and scored == 0
     assert query(database, "select count(predicted_clv_365d) from marts.campaign_audiences") == [(0,)]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Run summary and report
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_run_summary_gives_the_fits_and_the_backtest(fitted_db):
+    with duckdb.connect(str(fitted_db), read_only=True) as con:
+        summary = run_summary.collect(con)
+    fits = summary["prediction"]["fits"]
+    assert set(fits) == {"prediction.bg_nbd", "prediction.gamma_gamma", "backtest.bg_nbd"}
+    assert fits["prediction.bg_nbd"]["fitted"] and fits["prediction.bg_nbd"]["buyers"] == BUYERS
+    assert list(fits["prediction.bg_nbd"]["params"]) == ["r", "alpha", "a", "b"]
+    [overall] = rows(fitted_db, "select * from marts.prediction_backtest where segment = 'all'")
+    assert summary["prediction"]["backtest"]["actual_purchase_days"] == overall["actual_purchase_days"]
+    text = run_summary.format_text(summary)
+    assert f"prediction BG/NBD: {BUYERS} buyers, r " in text
+    assert f"backtest: {overall['buyers']} buyers predicted" in text
+
+
+def test_run_summary_and_report_say_why_nothing_was_predicted(guarded_db):
+    with duckdb.connect(str(guarded_db), read_only=True) as con:
+        summary = run_summary.collect(con)
+        section = report.section_prediction(con, summary)
+    text = run_summary.format_text(summary)
+    assert f"prediction BG/NBD: not fitted — {BUYERS} buyers, fewer than min_buyers_for_prediction 500" in text
+    assert "backtest:" not in text
+    assert f"bg_nbd not fitted: {BUYERS} buyers, fewer than min_buyers_for_prediction 500" in section
+    assert "No backtest: its fit was not made" in section and "<svg" not in section
+
+
+def test_report_shows_p_alive_by_stage_and_the_backtest(fitted_db):
+    with duckdb.connect(str(fitted_db), read_only=True) as con:
+        summary = run_summary.collect(con)
+        html = report.render(con, summary)
+    section = html.split("<h2>Prediction: who is still a customer, and how accurate that is</h2>", 1)[1]
+    section = section.split("</section>", 1)[0]
+    assert section.count("<svg") == 2
+    assert "P(alive): how likely each stage" in section and "Backtest: purchase days per buyer" in section
+    [lapsed] = rows(fitted_db, "select * from marts.prediction_backtest where segment = 'lapsed_by_rule'")
+    assert f"The stage rule called <b>{lapsed['buyers']:,}</b> of them lapsed" in section
+    assert f"<b>{lapsed['buyers_who_bought']:,}</b>" in section
+
+
+def test_report_without_the_prediction_marts_says_so():
+    with duckdb.connect() as con:
+        assert "the prediction models run on DuckDB only" in report.section_prediction(con, {})
