@@ -58,6 +58,12 @@ class Fit:
         return self.params is not None
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ a·b without BLAS: OpenBLAS's threaded ddot spends ~50 times the arithmetic waking its threads on these
+    vectors (and more on a busy machine)."""
+    return float(np.einsum("i,i->", a, b))
+
+
 def _as_arrays(*columns, weights=None) -> tuple[np.ndarray, ...]:
     arrays = [np.asarray(c, dtype=np.float64) for c in columns]
     w = np.ones_like(arrays[0]) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -78,44 +84,76 @@ def compress(*columns, weights=None) -> tuple[np.ndarray, ...]:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _bgnbd_terms(log_params: np.ndarray, x, t_x, T, want_gradient: bool):
-    """Per-row log-likelihood and (optionally) its gradient with respect to the log-parameters."""
+class _Distinct:
+    """A column as its distinct values and, per row, the index of its value: a function of the column is
+    computed once per distinct value (a few hundred frequencies or days) and gathered per row."""
+
+    def __init__(self, values: np.ndarray, weights: np.ndarray):
+        self.values, self.index = np.unique(values, return_inverse=True)
+        self.index = self.index.ravel()
+        self.weights = np.bincount(self.index, weights=weights, minlength=len(self.values))
+
+    def per_row(self, per_value: np.ndarray) -> np.ndarray:
+        return per_value[self.index]
+
+    def total(self, per_value: np.ndarray) -> float:
+        """Σ over rows of weight × per_value[value of the row]."""
+        return float(_dot(self.weights, per_value))
+
+
+class _Histories:
+    """BG/NBD data: weighted (x, t_x, T) rows with their distinct values."""
+
+    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray):
+        self.x, self.w, self.total_weight = x, w, float(w.sum())
+        self.repeat = x > 0
+        self.frequency, self.recency, self.tenure = _Distinct(x, w), _Distinct(t_x, w), _Distinct(T, w)
+
+
+def _bgnbd_value_and_gradient(log_params: np.ndarray, data: _Histories, want_gradient: bool):
+    """The weighted total log-likelihood and (optionally) its gradient with respect to the log-parameters.
+
+    Per buyer, ln L = C(x) + r ln α + ln((α+T)^-(r+x) + [x>0] · a/(b+x−1) · (α+t_x)^-(r+x)), where
+    C(x) = ln Γ(r+x) − ln Γ(r) + ln B(a, b+x) − ln B(a, b). The special functions depend on x only and the
+    logarithms on T or t_x only: each is computed per distinct value; per row is arithmetic, exp and log1p."""
     r, alpha, a, b = np.exp(log_params)
-    repeat = x > 0
-    # ln L = C + ln( (α+T)^-(r+x) + [x>0] · a/(b+x−1) · (α+t_x)^-(r+x) )
-    c = (
-        special.gammaln(r + x)
-        - special.gammaln(r)
-        + r * np.log(alpha)
-        + special.betaln(a, b + x)
-        - special.betaln(a, b)
-    )
-    term_t = -(r + x) * np.log(alpha + T)
-    b_x1 = np.where(repeat, b + x - 1, 1.0)
-    term_tx = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * np.log(alpha + t_x), -np.inf)
-    mixed = np.logaddexp(term_t, term_tx)
-    loglik = c + mixed
+    frequency, recency, tenure = data.frequency, data.recency, data.tenure
+    xu = frequency.values
+    c_x = special.gammaln(r + xu) - special.gammaln(r) + special.betaln(a, b + xu) - special.betaln(a, b)
+    log_b_x1 = np.log(np.where(xu > 0, b + xu - 1, 1.0))
+    log_alpha_t = recency.per_row(np.log(alpha + recency.values))
+    log_alpha_T = tenure.per_row(np.log(alpha + tenure.values))
+    r_x = r + data.x
+    term_T = -r_x * log_alpha_T
+    term_t = np.where(data.repeat, np.log(a) - frequency.per_row(log_b_x1) - r_x * log_alpha_t, -np.inf)
+    mixed = np.logaddexp(term_T, term_t)
+    value = frequency.total(c_x) + data.total_weight * r * np.log(alpha) + float(_dot(data.w, mixed))
     if not want_gradient:
-        return loglik, None
-    share = np.exp(term_tx - mixed)  # weight of the "dropped out after the last purchase" term, 0 if x = 0
-    rest = 1.0 - share
-    psi_ab = special.digamma(a + b)
-    psi_abx = special.digamma(a + b + x)
-    d_r = special.digamma(r + x) - special.digamma(r) + np.log(alpha)
-    d_r += rest * -np.log(alpha + T) + share * -np.log(alpha + t_x)
-    d_alpha = r / alpha + rest * -(r + x) / (alpha + T) + share * -(r + x) / (alpha + t_x)
-    d_a = psi_ab - psi_abx + share / a
-    d_b = special.digamma(b + x) - special.digamma(b) + psi_ab - psi_abx - share / b_x1
-    gradient = np.stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
-    return loglik, gradient
+        return value, None
+    w_share = data.w * np.exp(term_t - mixed)  # weight × share of "dropped out after the last purchase" (0 if x = 0)
+    w_rest = data.w - w_share
+    psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + xu)
+    d_r = (
+        frequency.total(special.digamma(r + xu) - special.digamma(r))
+        + data.total_weight * np.log(alpha)
+        - _dot(w_rest, log_alpha_T)
+        - _dot(w_share, log_alpha_t)
+    )
+    inverse_alpha_t = recency.per_row(1 / (alpha + recency.values))
+    inverse_alpha_T = tenure.per_row(1 / (alpha + tenure.values))
+    d_alpha = data.total_weight * r / alpha - _dot(w_rest * r_x, inverse_alpha_T) - _dot(w_share * r_x, inverse_alpha_t)
+    d_a = frequency.total(psi_ab - psi_abx) + w_share.sum() / a
+    inverse_b_x1 = frequency.per_row(np.exp(-log_b_x1))
+    d_b = frequency.total(special.digamma(b + xu) - special.digamma(b) + psi_ab - psi_abx) - _dot(w_share, inverse_b_x1)
+    return value, np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
 
 
 def bgnbd_log_likelihood(params, frequency, recency, T, weights=None) -> float:
     """Total BG/NBD log-likelihood of (r, alpha, a, b) — a dict or a sequence — over the (weighted) buyers."""
     values = [params[n] for n in PARAMETER_NAMES[BG_NBD]] if isinstance(params, dict) else list(params)
-    x, t_x, T, w = _as_arrays(frequency, recency, T, weights=weights)
-    loglik, _ = _bgnbd_terms(np.log(values), x, t_x, T, want_gradient=False)
-    return float(np.dot(w, loglik))
+    data = _Histories(*_as_arrays(frequency, recency, T, weights=weights))
+    value, _ = _bgnbd_value_and_gradient(np.log(values), data, want_gradient=False)
+    return value
 
 
 def fit_bgnbd(frequency, recency, T, weights=None, min_buyers: int = 500) -> Fit:
@@ -131,17 +169,17 @@ def fit_bgnbd(frequency, recency, T, weights=None, min_buyers: int = 500) -> Fit
         return Fit(BG_NBD, None, buyers, reason=f"{buyers} buyers, fewer than min_buyers_for_prediction {min_buyers}")
     if not np.any(x > 0):
         return Fit(BG_NBD, None, buyers, reason="no buyer has bought on a second day: nothing to fit")
-    total = w.sum()
+    data = _Histories(x, t_x, T, w)
+    total = data.total_weight
 
     def objective(theta):
         mean_dropout = special.expit(theta[2])
         log_params = np.array(
             [theta[0], theta[1], special.log_expit(theta[2]) + theta[3], special.log_expit(-theta[2]) + theta[3]]
         )
-        loglik, gradient = _bgnbd_terms(log_params, x, t_x, T, want_gradient=True)
-        g_r, g_alpha, g_a, g_b = gradient @ w
+        value, (g_r, g_alpha, g_a, g_b) = _bgnbd_value_and_gradient(log_params, data, want_gradient=True)
         g_theta = np.array([g_r, g_alpha, (1 - mean_dropout) * g_a - mean_dropout * g_b, g_a + g_b])
-        return -np.dot(w, loglik) / total, -g_theta / total
+        return -value / total, -g_theta / total
 
     def to_params(theta):
         concentration = np.exp(theta[3])
@@ -163,34 +201,48 @@ def fit_bgnbd(frequency, recency, T, weights=None, min_buyers: int = 500) -> Fit
 # --------------------------------------------------------------------------------------------------------
 
 
-def _gamma_gamma_terms(log_params: np.ndarray, x, m, want_gradient: bool):
+class _Values:
+    """Gamma-Gamma data: weighted (x, m) rows, the distinct x, and the sums that do not depend on the
+    parameters."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray, w: np.ndarray):
+        self.x, self.m, self.w, self.total_weight = x, m, w, float(w.sum())
+        self.frequency = _Distinct(x, w)
+        self.wx = w * x
+        log_m = np.log(m)
+        self.sum_wx_log_xm = float(_dot(self.wx, log_m + np.log(x)))
+        self.sum_w_log_m = float(_dot(w, log_m))
+
+
+def _gamma_gamma_value_and_gradient(log_params: np.ndarray, data: _Values, want_gradient: bool):
+    """Weighted total log-likelihood (and gradient over the log-parameters). Per buyer: ln Γ(px+q) − ln Γ(px) −
+    ln Γ(q) + q ln v + (px−1) ln m + px ln x − (px+q) ln(v + x m); the gamma functions per distinct x, one log
+    per row."""
     p, q, v = np.exp(log_params)
-    px = p * x
-    log_vxm = np.log(v + x * m)
-    loglik = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
-        - special.gammaln(q)
-        + q * np.log(v)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * log_vxm
+    xu = data.frequency.values
+    log_v_xm = np.log(v + data.x * data.m)
+    value = (
+        data.frequency.total(special.gammaln(p * xu + q) - special.gammaln(p * xu))
+        + data.total_weight * (q * np.log(v) - special.gammaln(q))
+        + p * data.sum_wx_log_xm
+        - data.sum_w_log_m
+        - _dot(data.w * (p * data.x + q), log_v_xm)
     )
     if not want_gradient:
-        return loglik, None
-    psi_pxq = special.digamma(px + q)
-    d_p = x * (psi_pxq - special.digamma(px) + np.log(m) + np.log(x) - log_vxm)
-    d_q = psi_pxq - special.digamma(q) + np.log(v) - log_vxm
-    d_v = q / v - (px + q) / (v + x * m)
-    return loglik, np.stack([d_p * p, d_q * q, d_v * v])
+        return float(value), None
+    psi_pxq = special.digamma(p * xu + q)
+    d_p = data.frequency.total(xu * (psi_pxq - special.digamma(p * xu))) + data.sum_wx_log_xm - _dot(data.wx, log_v_xm)
+    d_q = data.frequency.total(psi_pxq) - data.total_weight * (special.digamma(q) - np.log(v)) - _dot(data.w, log_v_xm)
+    d_v = data.total_weight * q / v - _dot(data.w * (p * data.x + q), 1 / (v + data.x * data.m))
+    return float(value), np.array([d_p * p, d_q * q, d_v * v])
 
 
 def gamma_gamma_log_likelihood(params, frequency, monetary, weights=None) -> float:
     """Total Gamma-Gamma log-likelihood of (p, q, v) over (weighted) repeat buyers (frequency > 0, m > 0)."""
     values = [params[n] for n in PARAMETER_NAMES[GAMMA_GAMMA]] if isinstance(params, dict) else list(params)
-    x, m, w = _as_arrays(frequency, monetary, weights=weights)
-    loglik, _ = _gamma_gamma_terms(np.log(values), x, m, want_gradient=False)
-    return float(np.dot(w, loglik))
+    data = _Values(*_as_arrays(frequency, monetary, weights=weights))
+    value, _ = _gamma_gamma_value_and_gradient(np.log(values), data, want_gradient=False)
+    return value
 
 
 def fit_gamma_gamma(frequency, monetary, weights=None, min_buyers: int = 500) -> Fit:
@@ -205,11 +257,12 @@ def fit_gamma_gamma(frequency, monetary, weights=None, min_buyers: int = 500) ->
     if buyers < min_buyers:
         reason = f"{buyers} repeat buyers, fewer than min_buyers_for_prediction {min_buyers}"
         return Fit(GAMMA_GAMMA, None, buyers, reason=reason, extras=extras)
-    total = w.sum()
+    data = _Values(x, m, w)
+    total = data.total_weight
 
     def objective(log_params):
-        loglik, gradient = _gamma_gamma_terms(log_params, x, m, want_gradient=True)
-        return -np.dot(w, loglik) / total, -(gradient @ w) / total
+        value, gradient = _gamma_gamma_value_and_gradient(log_params, data, want_gradient=True)
+        return -value / total, -gradient / total
 
     start = np.array([0.0, np.log(2.0), np.log(np.average(m, weights=w))])
     names = PARAMETER_NAMES[GAMMA_GAMMA]

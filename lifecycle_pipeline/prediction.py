@@ -141,21 +141,33 @@ def score(
     x_m, m = values["frequency"], values["avg_repeat_order_value"]
     value = {"expected_order_value": _or_nan(gg, btyd.expected_order_value, x_m, m)}
     session.register(f"{name}_by_value", pa.table({**values, **_nullable(value)}))
+    # Two joins in two steps: in one query DuckDB would see by_history.frequency = by_value.frequency through
+    # facts and could join the two score tables first, on frequency alone (millions × millions of rows).
     return facts.query(
         "facts",
         f"""
+        with scored as materialized (
+            select
+                {kept},
+                facts.frequency,
+                facts.avg_repeat_order_value,
+                by_history.p_alive,
+                by_history.expected_orders,
+                by_history.expected_orders_365d
+            from facts
+            {history_join}
+            where facts.frequency is not null
+        )
         select
-            {kept},
-            by_history.p_alive,
-            by_history.expected_orders,
+            {", ".join(f"scored.{column}" for column in keep)},
+            scored.p_alive,
+            scored.expected_orders,
             by_value.expected_order_value,
-            by_history.expected_orders_365d * by_value.expected_order_value as predicted_clv_365d
-        from facts
-        {history_join}
+            scored.expected_orders_365d * by_value.expected_order_value as predicted_clv_365d
+        from scored
         inner join {name}_by_value as by_value
-            on facts.frequency = by_value.frequency
-            and facts.avg_repeat_order_value = by_value.avg_repeat_order_value
-        where facts.frequency is not null
+            on scored.frequency = by_value.frequency
+            and scored.avg_repeat_order_value = by_value.avg_repeat_order_value
         """,
     )
 

@@ -18,6 +18,10 @@ then measures, each phase in its own child process:
               files; its stage counts must equal the pipeline's
   peer        lifetimes.utils.summary_data_from_transaction_data (pandas) on the same orders, compared with
               the pipeline's BTYD columns
+  prediction  on the full build's BTYD summary (customer_lifecycle's frequency, recency, T, value of every
+              buyer): our BG/NBD + Gamma-Gamma fit and scoring (lifecycle_pipeline/prediction.py, as the dbt
+              Python models run it) against lifetimes' BetaGeoFitter + GammaGammaFitter fit and scoring; the
+              prediction models' share of the full build comes from its run_results.json
 
 Besides time and memory it measures the database file after the full build against the scale's raw Parquet
 files, and what one night adds to marts.customer_stage_history (the rows valid from the night's as-of date, one
@@ -69,7 +73,17 @@ DATASETS = {
     "newsletter_signups": "signed_up_at",
     "email_events": "occurred_at",
 }
-PHASES = ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file", "landing", "floor", "peer"]
+PHASES = [
+    "full_build",
+    "tests",
+    "refresh",
+    "refresh_with_tests",
+    "refresh_single_file",
+    "landing",
+    "floor",
+    "peer",
+    "prediction",
+]
 # In the "before" folder beside NAME.parquet (all rows but the last day's): that day's rows.
 LAST_DAY_SUFFIX = ".last_day.parquet"
 STAGES = ["prospect", "new", "repeat", "at_risk", "lapsed"]
@@ -92,6 +106,18 @@ TARGET_DATABASE_OVER_RAW_PARQUET = 3.0
 TARGET_RSS_BYTES = 6 * 1024**3
 TARGET_GROWTH_1M_TO_10M = 12.0
 TARGET_SAMPLE_SECONDS = 30.0
+# Issue 28: the prediction models' time in the full build, as a share of it.
+TARGET_PREDICTION_SHARE_OF_FULL_BUILD = 0.10
+# dbt models of the prediction (models/*/prediction/), timed from the full build's run_results.json.
+PREDICTION_MODELS = (
+    "int_customers__backtest_facts",
+    "int_btyd__fits",
+    "int_customers__predictions",
+    "int_customers__backtest_predictions",
+    "btyd_parameters",
+    "prediction_backtest",
+)
+PREDICTION_HORIZON_DAYS = 90
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -785,6 +811,168 @@ def compare_with_peer(database: Path, peer_path: Path) -> dict:
     return result
 
 
+# --------------------------------------------------------------------------------------------------------
+# Prediction: our fit and scores vs lifetimes' fitters on the same BTYD summary
+# --------------------------------------------------------------------------------------------------------
+
+
+def btyd_summary(database: Path, out_path: Path) -> int:
+    """The BTYD summary of every buyer in marts.customer_lifecycle, as Parquet: the prediction phase's input."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        con.execute(
+            "copy (select customer_key, frequency, recency_days, tenure_days, avg_repeat_order_value "
+            "from marts.customer_lifecycle where frequency is not null order by customer_key) "
+            f"to '{out_path}' (format parquet)"
+        )
+        return con.execute(f"select count(*) from read_parquet('{out_path}')").fetchall()[0][0]
+
+
+def synthetic_btyd_summary(buyers: int, out_path: Path, seed: int = SEED) -> int:
+    """A BTYD summary of `buyers` buyers simulated from BG/NBD and Gamma-Gamma (r 0.5, alpha 60 days, a 2, b 10;
+    p 5, q 3.5, v 28; first purchases spread over 3 years, a quarter never back), written as btyd_summary
+    writes the build's: for timing the prediction phase alone (`python scripts/benchmark.py
+    _synthetic_btyd_summary 3900000 summary.parquet`, then `_prediction summary.parquet OUT_DIR RESULT.json`)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    tenure = rng.integers(0, 3 * 365, buyers).astype(float)
+    rate = rng.gamma(0.5, 1 / 60.0, buyers)
+    dropout = rng.beta(2.0, 10.0, buyers)
+    frequency, recency, clock = np.zeros(buyers), np.zeros(buyers), np.zeros(buyers)
+    active = rng.random(buyers) >= 0.25
+    while active.any():
+        index = np.flatnonzero(active)
+        clock[index] += rng.exponential(1 / rate[index])
+        bought = index[clock[index] <= tenure[index]]
+        frequency[bought] += 1
+        recency[bought] = np.floor(clock[bought])
+        active[:] = False
+        active[bought] = rng.random(bought.size) >= dropout[bought]
+    spend = rng.gamma(3.5, 1 / 28.0, buyers)  # per-buyer rate of the purchase values' gamma
+    repeat = frequency > 0
+    value = np.zeros(buyers)
+    value[repeat] = np.round(rng.gamma(5.0 * frequency[repeat], 1 / (spend[repeat] * frequency[repeat])), 2)
+    table = pa.table(
+        {
+            "customer_key": np.arange(buyers, dtype=np.int64),
+            "frequency": frequency.astype(np.int64),
+            "recency_days": recency.astype(np.int64),
+            "tenure_days": tenure.astype(np.int64),
+            "avg_repeat_order_value": value,
+        }
+    )
+    pq.write_table(table, out_path)
+    return buyers
+
+
+def prediction_model_seconds(work_dir: Path) -> dict[str, float]:
+    """Execution seconds of each prediction model in the last dbt invocation (run_results.json)."""
+    run_results = work_dir / "dbt-target" / "run_results.json"
+    if not run_results.exists():
+        return {}
+    results = json.loads(run_results.read_text())["results"]
+    return {
+        node_name(r["unique_id"]): round(r.get("execution_time") or 0, 3)
+        for r in results
+        if r["unique_id"].startswith("model.") and node_name(r["unique_id"]) in PREDICTION_MODELS
+    }
+
+
+def prediction_child(summary_path: Path, out_dir: Path, result_path: Path) -> None:
+    """Fit and score the summary twice, timing each step: our way (DuckDB groups the buyers into distinct
+    rows, lifecycle_pipeline.btyd fits and scores those, DuckDB joins the scores back and stores them: what the
+    dbt Python models do), then lifetimes' way (BetaGeoFitter and GammaGammaFitter on one row per buyer, then
+    its P(alive), expected purchases in 90 and 365 days and expected average profit). Loading is not timed."""
+    import duckdb
+    import numpy as np
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    from lifecycle_pipeline import btyd, prediction
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    database = out_dir / "prediction.duckdb"
+    remove_database(database)
+    con = duckdb.connect(str(database))
+    con.execute(f"create table facts as select * from read_parquet('{summary_path}')").fetchall()
+    facts = con.table("facts")
+    result: dict = {"buyers": con.execute("select count(*) from facts").fetchall()[0][0]}
+
+    start = time.perf_counter()
+    fits = prediction.fit(facts, min_buyers=1)
+    result["fit_seconds"] = time.perf_counter() - start
+    params = {fit.model: fit.params for fit in fits}
+    start = time.perf_counter()
+    prediction.score(con, facts, params, PREDICTION_HORIZON_DAYS, "benchmark").create("scores")
+    result["score_seconds"] = time.perf_counter() - start
+    result["seconds"] = result["fit_seconds"] + result["score_seconds"]
+    result["distinct_histories"] = con.execute(
+        "select count(*) from (select distinct frequency, recency_days, tenure_days from facts)"
+    ).fetchall()[0][0]
+    result["ours"] = {
+        fit.model: {"params": fit.params, "log_likelihood": fit.log_likelihood, "reason": fit.reason} for fit in fits
+    }
+
+    frame = facts.df()
+    repeat = frame[(frame["frequency"] > 0) & (frame["avg_repeat_order_value"] > 0)]
+    theirs: dict = {}
+    try:
+        # lifetimes raises ConvergenceError where the likelihood has no interior maximum (e.g. the same drop-out
+        # probability for everyone) and suggests a penalizer: a user's second attempt, timed on its own.
+        for penalizer in (0.0, 0.001):
+            start = time.perf_counter()
+            try:
+                bg = BetaGeoFitter(penalizer_coef=penalizer).fit(
+                    frame["frequency"], frame["recency_days"], frame["tenure_days"]
+                )
+                break
+            except Exception as error:  # noqa: BLE001 - lifetimes' ConvergenceError
+                result["lifetimes_bg_nbd_failed"] = f"penalizer {penalizer}: {type(error).__name__}"
+                result["lifetimes_failed_attempt_seconds"] = time.perf_counter() - start
+        else:
+            raise RuntimeError("BetaGeoFitter did not converge, even with a penalizer")
+        result["lifetimes_bg_nbd_penalizer"] = penalizer
+        gg = GammaGammaFitter().fit(repeat["frequency"], repeat["avg_repeat_order_value"])
+        result["lifetimes_fit_seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
+        history = (frame["frequency"], frame["recency_days"], frame["tenure_days"])
+        bg.conditional_probability_alive(*history)
+        bg.conditional_expected_number_of_purchases_up_to_time(PREDICTION_HORIZON_DAYS, *history)
+        bg.conditional_expected_number_of_purchases_up_to_time(365, *history)
+        gg.conditional_expected_average_profit(frame["frequency"], frame["avg_repeat_order_value"])
+        result["lifetimes_score_seconds"] = time.perf_counter() - start
+        result["lifetimes_seconds"] = result["lifetimes_fit_seconds"] + result["lifetimes_score_seconds"]
+        theirs = {"bg_nbd": dict(bg.params_), "gamma_gamma": dict(gg.params_)}
+    except Exception as error:  # noqa: BLE001 - a failing peer is a finding, not a benchmark failure
+        result["lifetimes_error"] = f"{type(error).__name__}: {error}"
+    result["lifetimes"] = {model: {k: float(v) for k, v in p.items()} for model, p in theirs.items()}
+
+    # Agreement, on the same data: the largest relative difference of a parameter, and the log-likelihood of
+    # lifetimes' estimate under our function (ours maximises it, so ours − theirs ≥ 0 up to rounding).
+    differences = [
+        abs(ours["params"][name] / result["lifetimes"][model][name] - 1)
+        for model, ours in result["ours"].items()
+        if ours["params"] and model in result["lifetimes"]
+        for name in ours["params"]
+    ]
+    result["largest_relative_parameter_difference"] = max(differences) if differences else None
+    if "bg_nbd" in result["lifetimes"] and result["ours"]["bg_nbd"]["log_likelihood"] is not None:
+        x, t_x, T, w = (
+            np.asarray(v, dtype=float)
+            for v in con.execute("select frequency, recency_days, tenure_days, count(*) from facts group by all")
+            .fetchnumpy()
+            .values()
+        )
+        theirs_ll = btyd.bgnbd_log_likelihood(result["lifetimes"]["bg_nbd"], x, t_x, T, w)
+        result["bg_nbd_log_likelihood_ours_minus_lifetimes"] = result["ours"]["bg_nbd"]["log_likelihood"] - theirs_ll
+    con.close()
+    remove_database(database)
+    result_path.write_text(json.dumps(result, default=float))
+
+
 # What `benchmark.py _call NAME PATH...` may run (in_own_process).
 OWN_PROCESS_FUNCTIONS = {
     function.__name__: function
@@ -795,6 +983,7 @@ OWN_PROCESS_FUNCTIONS = {
         stage_history,
         rfm_counts,
         compare_with_peer,
+        btyd_summary,
     )
 }
 
@@ -882,6 +1071,7 @@ def benchmark_scale(
     result["full_build"]["dbt_threads"] = runs[-1].payload.get("dbt_threads")
     result["slowest_models"] = slowest_models(work)
     result["full_build_node_types"] = built_node_types(work)
+    result["full_build_prediction_models"] = prediction_model_seconds(work)
     result["database_bytes"] = file_size(full_db)
     result["raw_parquet_bytes"] = sum((full_raw / f"{dataset}.parquet").stat().st_size for dataset in DATASETS)
     counts = in_own_process(stage_counts, full_db)
@@ -984,6 +1174,44 @@ def benchmark_scale(
         result["peer"] = summarise(runs, key="seconds")
         result["peer"]["load_seconds"] = statistics.median(run.payload["load_seconds"] for run in runs)
         result["peer_comparison"] = in_own_process(compare_with_peer, full_db, peer_out) if counts is not None else None
+    if "prediction" in phases:
+        log("prediction (our fit and scores vs lifetimes' fitters, on the full build's BTYD summary)")
+        summary_path = work / "btyd_summary.parquet"
+        in_own_process(btyd_summary, full_db, summary_path)
+        result_path = work / "prediction.json"
+        command = [
+            sys.executable,
+            __file__,
+            "_prediction",
+            str(summary_path),
+            str(work / "prediction"),
+            str(result_path),
+        ]
+        runs = repeated(lambda: run_child(command, logs / "prediction.log", result_path=result_path), repeats)
+        result["prediction"] = summarise(runs, key="seconds")
+        for key in (
+            "fit_seconds",
+            "score_seconds",
+            "lifetimes_fit_seconds",
+            "lifetimes_score_seconds",
+            "lifetimes_seconds",
+        ):
+            if all(key in run.payload for run in runs):
+                result["prediction"][key] = statistics.median(run.payload[key] for run in runs)
+        for key in (
+            "buyers",
+            "distinct_histories",
+            "ours",
+            "lifetimes",
+            "lifetimes_error",
+            "lifetimes_bg_nbd_failed",
+            "lifetimes_bg_nbd_penalizer",
+            "lifetimes_failed_attempt_seconds",
+            "largest_relative_parameter_difference",
+            "bg_nbd_log_likelihood_ours_minus_lifetimes",
+        ):
+            if key in runs[-1].payload:
+                result["prediction"][key] = runs[-1].payload[key]
     result["harness_max_rss_bytes"] = harness_max_rss_bytes()
     log("done")
     return result
@@ -1073,6 +1301,7 @@ PHASE_NAMES = {
     "landing": "landing (raw files into typed DuckDB tables: no checks, de-duplication or quarantine)",
     "floor": "floor (hand-written DuckDB SQL, query only)",
     "peer": "peer (lifetimes `summary_data_from_transaction_data` only)",
+    "prediction": "prediction: our BG/NBD + Gamma-Gamma fit and scoring on the BTYD summary (in-process)",
 }
 
 
@@ -1179,6 +1408,7 @@ def scale_table(r: dict) -> list[str]:
                 f"joined; {comparison['day_mismatches']} differ in frequency/recency/T; largest monetary "
                 f"difference {comparison['max_monetary_diff']:.4f}) | {yes_no(comparison['match'])} |"
             )
+    lines += prediction_measures(r)
     lines.append("")
     builds = {
         "full_build": "full build",
@@ -1222,12 +1452,75 @@ def scale_table(r: dict) -> list[str]:
     return lines
 
 
+def prediction_share(r: dict) -> float | None:
+    """The prediction models' execution seconds in the full build (run_results.json, summed) over its seconds."""
+    models = r.get("full_build_prediction_models")
+    return ratio(sum(models.values()), seconds_of(r, "full_build")) if models else None
+
+
+def prediction_measures(r: dict) -> list[str]:
+    """The prediction phase's rows of a scale's measures table."""
+    lines = []
+    models = r.get("full_build_prediction_models")
+    if models:
+        each = ", ".join(f"{name} {seconds:.1f}" for name, seconds in models.items())
+        lines.append(
+            f"| prediction models in the full build (run_results, summed: {each}) "
+            f"| {sum(models.values()):.1f} s = {fmt(100 * prediction_share(r), '{:.1f} %')} of the full build |"
+        )
+    p = r.get("prediction")
+    if not p:
+        return lines
+    theirs = (
+        f"{p['lifetimes_fit_seconds']:.1f} s + {p['lifetimes_score_seconds']:.1f} s"
+        if "lifetimes_seconds" in p
+        else f"failed ({p.get('lifetimes_error', '?')})"
+    )
+    lines.append(
+        f"| prediction on {p.get('buyers', 0):,} buyers ({p.get('distinct_histories', 0):,} distinct histories): "
+        f"ours fit + scores vs lifetimes' fitters + scores | {p['fit_seconds']:.1f} s + {p['score_seconds']:.1f} s "
+        f"vs {theirs} |"
+    )
+    if p.get("largest_relative_parameter_difference") is not None:
+        gain = p.get("bg_nbd_log_likelihood_ours_minus_lifetimes")
+        lines.append(
+            f"| prediction parameters: largest relative difference ours vs lifetimes; BG/NBD log-likelihood ours − "
+            f"lifetimes' | {p['largest_relative_parameter_difference']:.2e}; {fmt(gain, '{:+.3g}')} |"
+        )
+    return lines
+
+
 def met_text(met: bool | None) -> str:
     return "not measured" if met is None else ("yes" if met else "**no**")
 
 
 def at_most(value: float | None, limit: float) -> bool | None:
     return None if value is None else value <= limit
+
+
+def prediction_targets(r: dict, label: str) -> list[tuple[str, str, bool | None]]:
+    """Issue 28's targets, where the prediction phase (or models) ran at this scale."""
+    checks = []
+    share = prediction_share(r)
+    if share is not None:
+        checks.append(
+            (
+                f"prediction models ≤ {TARGET_PREDICTION_SHARE_OF_FULL_BUILD:.0%} of the full build ({label})",
+                f"{100 * share:.1f} %",
+                share <= TARGET_PREDICTION_SHARE_OF_FULL_BUILD,
+            )
+        )
+    p = r.get("prediction")
+    if p:
+        theirs = p.get("lifetimes_seconds")
+        checks.append(
+            (
+                f"prediction fit + scoring faster than lifetimes' BetaGeoFitter + GammaGammaFitter ({label})",
+                f"{p['seconds']:.1f} s vs " + ("failed" if theirs is None else f"{theirs:.1f} s"),
+                None if theirs is None else p["seconds"] < theirs,
+            )
+        )
+    return checks
 
 
 def targets_table(results: dict, sample: dict | None) -> list[str]:
@@ -1279,6 +1572,7 @@ def targets_table(results: dict, sample: dict | None) -> list[str]:
             ),
             (f"lifetimes BTYD columns = ours ({label})", "—" if peer_met is None else yes_no(peer_met), peer_met),
         ]
+        checks += prediction_targets(r, label)
     else:
         checks.append(("targets at ~10M orders", "not measured", None))
     one_m = [r for r in by_orders if 500_000 <= r["rows"]["orders"] < 5_000_000]
@@ -1439,9 +1733,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # Timed children (timed_script): raw folder, output, result file.
-    timed_children = {"_landing": landing_child, "_floor": floor_child, "_peer": peer_child}
+    timed_children = {
+        "_landing": landing_child,
+        "_floor": floor_child,
+        "_peer": peer_child,
+        "_prediction": prediction_child,
+    }
     if argv and argv[0] in timed_children:
         timed_children[argv[0]](*map(Path, argv[1:4]))
+        return 0
+    if argv and argv[0] == "_synthetic_btyd_summary":
+        print(synthetic_btyd_summary(int(argv[1]), Path(argv[2])))
         return 0
     if argv and argv[0] == "_call":
         print(json.dumps(OWN_PROCESS_FUNCTIONS[argv[1]](*map(Path, argv[2:]))))

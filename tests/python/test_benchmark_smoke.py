@@ -15,7 +15,17 @@ import time
 import pytest
 from dbt_harness import PROJECT_DIR
 
-PHASES = ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file", "landing", "floor", "peer"]
+PHASES = [
+    "full_build",
+    "tests",
+    "refresh",
+    "refresh_with_tests",
+    "refresh_single_file",
+    "landing",
+    "floor",
+    "peer",
+    "prediction",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +67,7 @@ def test_every_phase_was_measured(smoke_run):
     for phase in ["full_build", "tests", "refresh", "refresh_with_tests", "refresh_single_file"]:
         spills = smoke[phase]["spill_bytes_runs"]
         assert len(spills) == 1 and all(isinstance(b, int) and b >= 0 for b in spills), phase
-    assert all("spill_bytes_runs" not in smoke[phase] for phase in ["landing", "floor", "peer"])
+    assert all("spill_bytes_runs" not in smoke[phase] for phase in ["landing", "floor", "peer", "prediction"])
     assert smoke["database_bytes"] > 0
     assert smoke["raw_parquet_bytes"] > 0
     assert smoke["rows"]["orders"] > 0
@@ -253,3 +263,26 @@ def test_spill_sampler_keeps_the_peak_of_a_file_that_is_gone_again(tmp_path):
             time.sleep(0.01)
         spill.unlink()
     assert sampler.peak == 4096
+
+
+def test_prediction_phase_timed_ours_and_lifetimes_on_the_same_buyers(smoke_run):
+    _, out_dir, stored = smoke_run
+    smoke = stored["scales"]["smoke"]
+    # The full build ran the six prediction models (too few buyers to fit there: fast, but run).
+    assert set(smoke["full_build_prediction_models"]) == {
+        "int_customers__backtest_facts",
+        "int_btyd__fits",
+        "int_customers__predictions",
+        "int_customers__backtest_predictions",
+        "btyd_parameters",
+        "prediction_backtest",
+    }
+    prediction = smoke["prediction"]
+    buyers = sum(count for stage, count in smoke["pipeline_stage_counts"].items() if stage != "prospect")
+    assert prediction["buyers"] == buyers > 0
+    assert prediction["seconds"] == pytest.approx(prediction["fit_seconds"] + prediction["score_seconds"])
+    assert prediction["ours"]["bg_nbd"]["params"] is not None
+    assert "lifetimes_seconds" in prediction or "lifetimes_error" in prediction
+    report = (out_dir / "benchmarks.md").read_text()
+    assert "| prediction models in the full build (run_results, summed: " in report
+    assert "ours fit + scores vs lifetimes' fitters + scores | " in report

@@ -311,3 +311,25 @@ def test_weighted_correlation():
     assert btyd.weighted_correlation(x, y, np.array([1.0, 5.0, 2.0])) == pytest.approx(1.0)
     assert btyd.weighted_correlation(x, -y, np.ones(3)) == pytest.approx(-1.0)
     assert btyd.weighted_correlation(x[:1], y[:1], np.ones(1)) is None
+
+
+def test_analytic_gradients_match_finite_differences(cdnow, cdnow_repeat):
+    """The optimiser trusts the gradients: each equals a central difference of the log-likelihood."""
+    cases = [
+        (
+            btyd._bgnbd_value_and_gradient,
+            btyd._Histories(*btyd.compress(cdnow["frequency"], cdnow["recency"], cdnow["T"])),
+        ),
+        (
+            btyd._gamma_gamma_value_and_gradient,
+            btyd._Values(*btyd.compress(cdnow_repeat["frequency"], cdnow_repeat["monetary_value"])),
+        ),
+    ]
+    for (function, data), point in zip(cases, [[-1.2, 1.5, -0.3, 0.9], [1.8, 1.3, 2.7]], strict=True):
+        point = np.array(point)
+        _, gradient = function(point, data, want_gradient=True)
+        for i in range(len(point)):
+            step = np.zeros_like(point)
+            step[i] = 1e-6
+            numeric = (function(point + step, data, False)[0] - function(point - step, data, False)[0]) / 2e-6
+            assert gradient[i] == pytest.approx(numeric, rel=1e-6, abs=1e-4)
