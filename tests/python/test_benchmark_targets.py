@@ -178,3 +178,41 @@ def test_without_a_history_there_is_no_growth(tmp_path):
         con.execute("create schema marts")
     assert benchmark.stage_history(database) is None
     assert benchmark.history_growth(None, None) is None
+
+
+def test_prediction_targets_appear_where_the_prediction_phase_ran():
+    """Issue 28: the prediction models' share of the full build and our fit + scoring against lifetimes'."""
+    large = large_scale()
+    large["full_build_prediction_models"] = {"int_btyd__fits": 6.0, "int_customers__predictions": 3.0}
+    large["prediction"] = {
+        **phase(20.0),
+        "fit_seconds": 14.0,
+        "score_seconds": 6.0,
+        "lifetimes_fit_seconds": 280.0,
+        "lifetimes_score_seconds": 30.0,
+        "lifetimes_seconds": 310.0,
+        "buyers": 3_900_000,
+        "distinct_histories": 1_300_000,
+        "largest_relative_parameter_difference": 5e-7,
+        "bg_nbd_log_likelihood_ours_minus_lifetimes": 0.01,
+    }
+    rows = rows_of(benchmark.targets_table({"10M": large}, None))
+    # (6 + 3) / 150
+    assert rows["prediction models ≤ 10% of the full build (10M)"] == ["6.0 %", "yes"]
+    assert rows["prediction fit + scoring faster than lifetimes' BetaGeoFitter + GammaGammaFitter (10M)"] == [
+        "20.0 s vs 310.0 s",
+        "yes",
+    ]
+    text = "\n".join(benchmark.scale_table(large))
+    assert "| prediction models in the full build (run_results, summed: int_btyd__fits 6.0, " in text
+    assert "ours fit + scores vs lifetimes' fitters + scores | 14.0 s + 6.0 s vs 280.0 s + 30.0 s |" in text
+    large["prediction"] = {**large["prediction"], "lifetimes_error": "ConvergenceError: no"}
+    del large["prediction"]["lifetimes_seconds"]
+    rows = rows_of(benchmark.targets_table({"10M": large}, None))
+    assert rows["prediction fit + scoring faster than lifetimes' BetaGeoFitter + GammaGammaFitter (10M)"] == [
+        "20.0 s vs failed",
+        "not measured",
+    ]
+    # Without the phase (an older result), no prediction rows.
+    rows = rows_of(benchmark.targets_table({"10M": large_scale()}, None))
+    assert not [name for name in rows if name.startswith("prediction")]
