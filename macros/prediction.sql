@@ -5,3 +5,10 @@
 {% macro predictions_available() -%}
     {{ return(target.type == 'duckdb' and (var('prediction_enabled', true) | string | lower == 'true')) }}
 {%- endmacro %}
+
+{#- sum() of a double column as an exact decimal sum (12 decimals), cast back to double: the same result in
+    whatever order the engine adds the rows up (a parallel double sum can differ in its last bits between
+    runs). -#}
+{% macro exact_sum(expression) -%}
+    cast(sum(cast({{ expression }} as decimal(38, 12))) as {{ type_double() }})
+{%- endmacro %}

@@ -1,7 +1,7 @@
 -- How good the prediction is, measured on this shop's own data: BG/NBD fitted as of the cutoff (as-of date −
 -- prediction_horizon_days) predicts each buyer's purchase days in the horizon after it, which have happened
 -- since. Per decile of predicted purchase days, for all buyers, and for the buyers the stage rule called lapsed
--- at the cutoff (how many came back).
+-- at the cutoff (how many came back). Sums of doubles are exact (exact_sum), so a re-run gives the same bits.
 with
 
 predictions as (
@@ -45,11 +45,11 @@ grouped as (
         'decile' as segment,
         decile,
         count(*) as buyers,
-        sum(predicted_purchase_days) as predicted_purchase_days,
+        {{ exact_sum('predicted_purchase_days') }} as predicted_purchase_days,
         sum(actual_purchase_days) as actual_purchase_days,
-        sum(abs(predicted_purchase_days - actual_purchase_days)) as absolute_error,
+        {{ exact_sum('abs(predicted_purchase_days - actual_purchase_days)') }} as absolute_error,
         sum(case when actual_purchase_days > 0 then 1 else 0 end) as buyers_who_bought,
-        sum(p_alive) as p_alive_sum
+        {{ exact_sum('p_alive') }} as p_alive_sum
     from ranked
     group by decile
 
@@ -59,11 +59,11 @@ grouped as (
         'all' as segment,
         null as decile,
         count(*) as buyers,
-        sum(predicted_purchase_days) as predicted_purchase_days,
+        {{ exact_sum('predicted_purchase_days') }} as predicted_purchase_days,
         sum(actual_purchase_days) as actual_purchase_days,
-        sum(abs(predicted_purchase_days - actual_purchase_days)) as absolute_error,
+        {{ exact_sum('abs(predicted_purchase_days - actual_purchase_days)') }} as absolute_error,
         sum(case when actual_purchase_days > 0 then 1 else 0 end) as buyers_who_bought,
-        sum(p_alive) as p_alive_sum
+        {{ exact_sum('p_alive') }} as p_alive_sum
     from predictions
 
     union all
@@ -72,11 +72,11 @@ grouped as (
         'lapsed_by_rule' as segment,
         null as decile,
         count(*) as buyers,
-        sum(predicted_purchase_days) as predicted_purchase_days,
+        {{ exact_sum('predicted_purchase_days') }} as predicted_purchase_days,
         sum(actual_purchase_days) as actual_purchase_days,
-        sum(abs(predicted_purchase_days - actual_purchase_days)) as absolute_error,
+        {{ exact_sum('abs(predicted_purchase_days - actual_purchase_days)') }} as absolute_error,
         sum(case when actual_purchase_days > 0 then 1 else 0 end) as buyers_who_bought,
-        sum(p_alive) as p_alive_sum
+        {{ exact_sum('p_alive') }} as p_alive_sum
     from predictions
     where was_lapsed
 
