@@ -1,0 +1,16 @@
+-- The usable landed rows of every event_id that has more than one, ranked by the contract's rule (rank 1 is kept).
+with
+
+ranked as (
+
+    {{ ranked_duplicates(ref('base_shop__email_events'), 'email_events') }}
+
+),
+
+final as (
+
+    select * from ranked
+
+)
+
+select * from final
