@@ -5,12 +5,7 @@ ranked as (
 
     {{ ranked_duplicates(ref('base_shop__orders'), 'orders') }}
 
-),
-
-final as (
-
-    select * from ranked
-
 )
 
-select * from final
+-- the landed model's columns and duplicate_rank (documented in _shop__models.yml)
+select * from ranked  -- noqa: AM04
