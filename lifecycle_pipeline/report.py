@@ -155,7 +155,7 @@ def section_rfm(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     image = ax.imshow(grid, cmap="YlGnBu", origin="lower")
     ax.set_xticks(range(5), [str(i) for i in range(1, 6)])
     ax.set_yticks(range(5), [str(i) for i in range(1, 6)])
-    ax.set_xlabel("F score (5 = most orders)")
+    ax.set_xlabel("F score (5 = most purchase days)")
     ax.set_ylabel("R score (5 = most recent)")
     ax.set_title("Buyers by recency × frequency score")
     threshold = grid.max() / 2 if grid.max() else 1
@@ -224,17 +224,20 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
     if not table_exists(con, "marts", "customer_lifecycle"):
         return _missing("marts.customer_lifecycle")
     rows = con.execute(
-        "select lifecycle_stage, engagement, count(*), sum(case when is_vip then 1 else 0 end) "
+        "select lifecycle_stage, engagement, count(*), sum(case when is_vip then 1 else 0 end), "
+        "sum(case when was_vip then 1 else 0 end) "
         "from marts.customer_lifecycle group by lifecycle_stage, engagement"
     ).fetchall()
     engagement = {e: [0] * len(STAGES) for e in ENGAGEMENT_COLOURS}
     vips = [0] * len(STAGES)
-    for stage, level, persons, vip in rows:
+    former_vips = 0
+    for stage, level, persons, vip, was_vip in rows:
         if stage not in STAGES:
             continue
         i = STAGES.index(stage)
         engagement.setdefault(level or "unknown", [0] * len(STAGES))[i] += persons
         vips[i] += int(vip or 0)
+        former_vips += int(was_vip or 0)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     labels = [s.replace("_", " ") for s in STAGES]
     bottom = np.zeros(len(STAGES))
@@ -260,7 +263,12 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
     table = _table(["audience", "persons"], [[a, f"{n:,}"] for a, n in audiences.items()]) if audiences else ""
     reminders = summary.get("reminders_due")
     note = f"<p>Abandoned-cart reminders due: <b>{reminders:,}</b></p>" if reminders is not None else ""
-    return _svg(fig) + "<h3>Campaign audiences</h3>" + (table or "<p>none</p>") + note
+    vip_note = (
+        "<p>VIPs are the best buyers among those who have not lapsed, so a lapsed buyer is never a VIP; "
+        f"<b>{former_vips:,}</b> lapsed buyers would rank among them (<code>was_vip</code>, for win-back). "
+        "Archived persons (cold and not active) are in no mailing audience.</p>"
+    )
+    return _svg(fig) + vip_note + "<h3>Campaign audiences</h3>" + (table or "<p>none</p>") + note
 
 
 P_ALIVE_BANDS = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0)]

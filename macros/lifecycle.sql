@@ -66,8 +66,11 @@
 {#- One row per distinct value of `column` in `relation` with value_rank = the rank() over (order by `column`
     `direction` nulls last) of every row holding it: 1 + the rows ordered before the value (NULL, if present,
     ranks last). For a column with few distinct values (days, order counts) this sorts a few thousand
-    values instead of every row, which a rank() window does; join the result back on the value. -#}
-{% macro rank_by_value_counts(relation, column, direction='asc') -%}
+    values instead of every row, which a rank() window does; join the result back on the value.
+    `counted` (a boolean SQL expression on the relation's columns; default: every row) limits the rows that
+    are ranked: value_rank is then 1 + the counted rows ordered before the value, for every value in the
+    relation — the rank a row that is not counted would have if it were ranked among the counted ones. -#}
+{% macro rank_by_value_counts(relation, column, direction='asc', counted=none) -%}
     {%- if direction not in ('asc', 'desc') -%}
         {{ exceptions.raise_compiler_error("rank_by_value_counts: direction must be 'asc' or 'desc', got " ~ direction) }}
     {%- endif -%}
@@ -86,7 +89,11 @@
     from (
         select
             {{ column }},
+            {% if counted is none -%}
             count(*) as value_rows
+            {%- else -%}
+            sum(case when {{ counted }} then 1 else 0 end) as value_rows
+            {%- endif %}
         from {{ relation }}
         group by {{ column }}
     ) as value_counts

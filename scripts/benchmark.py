@@ -647,7 +647,7 @@ scored as (
             else 'repeat'
         end as lifecycle_stage,
         least(5, 1 + floor(5 * percent_rank() over (order by days_since_last_order desc))) as r_score,
-        least(5, 1 + floor(5 * percent_rank() over (order by order_count))) as f_score,
+        least(5, 1 + floor(5 * percent_rank() over (order by purchase_days))) as f_score,
         least(5, 1 + floor(5 * percent_rank() over (order by net_revenue))) as m_score
     from facts
 )

@@ -1,4 +1,6 @@
--- Who to talk to next: one row per person and audience (a person may be in several audiences).
+-- Who to talk to next: one row per person and audience (a person may be in several audiences). Rules version 2:
+-- archived persons (cold and not active) leave every mailing audience; post_purchase follows any purchase and
+-- says which (purchase_number); replenishment covers every active buyer (the second-purchase nudge for new ones).
 with
 
 lifecycle as (
@@ -30,28 +32,37 @@ memberships as (
     select
         customer_key,
         'first_purchase' as audience,
-        'subscribed prospect: no purchase yet' as reason
+        'subscribed prospect, not archived: no purchase yet' as reason
     from lifecycle
-    where lifecycle_stage = 'prospect' and is_subscribed
+    where lifecycle_stage = 'prospect' and is_subscribed and not is_archived
 
     union all
 
     select
         customer_key,
         'post_purchase' as audience,
-        'new buyer, first purchase at most {{ var("post_purchase_days") }} days ago' as reason
+        case
+            when purchase_days = 1 then 'first purchase (welcome)'
+            else 'purchase ' || cast(purchase_days as {{ dbt.type_string() }}) || ' (review, cross-sell)'
+        end || ', at most {{ var("post_purchase_days") }} days ago, not archived' as reason
     from lifecycle
-    where lifecycle_stage = 'new' and days_since_last_order <= {{ var('post_purchase_days') }}
+    where
+        purchase_days is not null
+        and days_since_last_order <= {{ var('post_purchase_days') }}
+        and not is_archived
 
     union all
 
     select
         customer_key,
         'replenishment' as audience,
-        'repeat buyer, next order expected within {{ var("replenishment_lead_days") }} days' as reason
+        case
+            when lifecycle_stage = 'new' then 'one-time buyer, second purchase'
+            else 'repeat buyer, next order'
+        end || ' expected within {{ var("replenishment_lead_days") }} days' as reason
     from lifecycle
     where
-        lifecycle_stage = 'repeat'
+        is_active
         and {{ dbt.datediff('as_of_date', 'expected_next_order_date', 'day') }}
         between 0 and {{ var('replenishment_lead_days') }}
 
@@ -109,6 +120,7 @@ final as (
         lifecycle.lifecycle_stage,
 
         -- figures
+        case when memberships.audience = 'post_purchase' then lifecycle.purchase_days end as purchase_number,
         lifecycle.order_count,
         lifecycle.net_revenue,
         lifecycle.days_since_last_order,

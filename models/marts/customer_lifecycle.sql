@@ -69,6 +69,7 @@ final as (
         stages.lifecycle_stage,
         stages.is_active,
         overlays.is_vip,
+        overlays.was_vip,
         overlays.engagement,
         overlays.is_subscribed,
         overlays.is_dissatisfied,

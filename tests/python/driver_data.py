@@ -73,7 +73,8 @@ def write_raw(folder: Path) -> Path:
                 order[0],
             ]
         )
-    # Two open carts on the day before the as-of date, by subscribed persons.
+    # Two open carts on the day before the as-of date, by subscribed persons who came from an email (so they are
+    # warm, not archived: an archived person gets no reminder).
     for i, person in enumerate((22, 23), start=1):
         sessions.append(
             [
@@ -84,7 +85,7 @@ def write_raw(folder: Path) -> Path:
                 "2026-10-30T12:00:00",
                 "2026-10-30T12:20:00",
                 "desktop",
-                "organic",
+                "email",
                 6,
                 2,
                 "55.00",

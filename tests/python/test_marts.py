@@ -3,7 +3,8 @@
 fixtures/lifecycle_raw (as of 2025-06-30, so the as-of date ends at 2025-07-01 00:00 UTC):
   repeat buyers' first-to-second purchase-day gaps: p77/p78/p141 70, sameday 20, mixed.case 40, repl 30
   -> population median 55 = the expected interval of every one-time buyer.
-fixtures/rfm_raw: 10 buyers with hand-picked recency / order count / revenue (see test_rfm_scores_*).
+fixtures/rfm_raw: 10 buyers with hand-picked recency / order count / revenue (see test_rfm_scores_*); each order
+  is on a day of its own, so F (purchase days) equals the order count.
 """
 
 from __future__ import annotations
@@ -235,9 +236,10 @@ def test_engagement_warm_cold_unknown(lifecycle_db):
     ]
 
 
-def test_archived_is_lapsed_and_cold(lifecycle_db):
+def test_archived_is_cold_and_not_active(lifecycle_db):
     archived = {e for e, row in persons(lifecycle_db).items() if row["is_archived"]}
-    assert archived == {"p141@shop.test"}  # first@ and second@ are lapsed but unknown
+    # p141 is lapsed and cold, cold@ and cold91@ are cold prospects; first@ and second@ are lapsed but unknown
+    assert archived == {"p141@shop.test", "cold@shop.test", "cold91@shop.test"}
 
 
 def test_subscription(lifecycle_db):
@@ -266,9 +268,18 @@ def test_subscription(lifecycle_db):
 
 
 def test_vip_cut_off(lifecycle_db):
-    # 14 buyers x 0.10 -> 1 VIP: p141 ties the most orders (3) and revenue (210) and has the longest tenure.
-    vips = {e for e, row in persons(lifecycle_db).items() if row["is_vip"]}
-    assert vips == {"p141@shop.test"}
+    # 11 buyers who are not lapsed x 0.10 -> 1 VIP. p77 and p78 tie on the most purchase days (3), revenue (210)
+    # and recency (140 days from first to last purchase): 9 of the 10 other ranked buyers are lower on each, so
+    # vip_score 0.9 each, and p77 has the lower customer_key.
+    rows = persons(lifecycle_db)
+    assert person_key("p77@shop.test") < person_key("p78@shop.test")
+    assert {e for e, row in rows.items() if row["is_vip"]} == {"p77@shop.test"}
+    assert rows["p77@shop.test"]["vip_score"] == rows["p78@shop.test"]["vip_score"] == pytest.approx(0.9)
+    # p141 has the same figures but is lapsed: never VIP. Ranked against the 11 as if one of them (9 of the 11 are
+    # lower on each figure: 9/11) it has p77 and p78 ahead of it, so it would not rank inside the one VIP place.
+    p141 = rows["p141@shop.test"]
+    assert (p141["is_vip"], p141["was_vip"], p141["vip_score"]) == (False, False, pytest.approx(9 / 11))
+    assert not any(row["was_vip"] for row in rows.values())
 
 
 # --- carts ------------------------------------------------------------------------------------------------
@@ -300,13 +311,22 @@ def test_campaign_audiences(lifecycle_db):
     for audience, email in rows:
         got.setdefault(audience, set()).add(email.split("@")[0])
     assert got == {
-        "first_purchase": {"cold", "warm90", "cold91", "news", "cart30", "cart50"},
-        "post_purchase": {"returner", "cartbuy", "cartlate"},  # later@ bought 15 days ago: too long
-        "replenishment": {"repl"},  # next order expected 2025-07-04
+        "first_purchase": {"warm90", "news", "cart30", "cart50"},  # cold@ and cold91@ are archived
+        # sameday@ (repeat) bought 9 days ago; later@ bought 15 days ago: too long
+        "post_purchase": {"returner", "cartbuy", "cartlate", "sameday"},
+        "replenishment": {"repl"},  # next order expected 2025-07-04; no one-time buyer is due before 2025-07-07
         "reactivation": {"p78", "once80"},  # p141 is archived
         "service_callback": {"returner"},
+        "vip_reward": {"p77"},
         "abandoned_cart": {"cart30"},
-    }  # no vip_reward: the only VIP (p141) is lapsed
+    }
+    numbers = dict(
+        query(
+            lifecycle_db, "select email, purchase_number from marts.campaign_audiences where audience = 'post_purchase'"
+        )
+    )
+    # sameday@'s three orders fell on two purchase days: its latest purchase is its second
+    assert numbers == {"returner@shop.test": 1, "cartbuy@shop.test": 1, "cartlate@shop.test": 1, "sameday@shop.test": 2}
     cart = query(
         lifecycle_db, "select open_cart_value, reason from marts.campaign_audiences where audience = 'abandoned_cart'"
     )
@@ -315,7 +335,7 @@ def test_campaign_audiences(lifecycle_db):
 
 # --- RFM --------------------------------------------------------------------------------------------------
 
-# buyer: (days since last order, orders, revenue) -> (R, F, M, segment), worked out with
+# buyer: (days since last order, orders = purchase days, revenue) -> (R, F, M, segment), worked out with
 # score = 1 + floor(5 * (rank - 1) / 9), rank in the "better" direction, ties sharing the lowest rank.
 RFM_EXPECTED = {
     "b01": (5, 5, 5, "champions"),  # 1 day (tie with b02), 5 orders, 500
@@ -335,8 +355,11 @@ def test_rfm_scores_on_ten_hand_built_buyers(rfm_db):
     rows = persons(rfm_db)
     got = {e.split("@")[0]: (r["r_score"], r["f_score"], r["m_score"], r["rfm_segment"]) for e, r in rows.items()}
     assert got == RFM_EXPECTED
-    # 10 buyers x 0.10 -> one VIP: b09 has the most orders, revenue and tenure
-    assert {e.split("@")[0] for e, r in rows.items() if r["is_vip"]} == {"b09"}
+    # Every buyer buys every 10 days (the median first gap for one-time buyers too): only b01, b02, b03 (ratio up to
+    # 1.0) and b04 (2.0) are not lapsed, and 4 x 0.10 gives no VIP. b09, with the most orders, revenue and tenure, was
+    # the VIP of the version-1 rules; it is lapsed (100 days, ratio 10).
+    assert not any(r["is_vip"] or r["was_vip"] for r in rows.values())
+    assert rows["b09@rfm.test"]["lifecycle_stage"] == "lapsed"
 
 
 def test_rfm_summary(rfm_db):

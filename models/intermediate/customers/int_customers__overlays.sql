@@ -1,6 +1,7 @@
 -- The overlay flags of every known person as of the as-of date (flags, not stages), with the figures behind
--- them: is_vip, engagement, is_subscribed, is_dissatisfied (2+ valid orders and return_rate at or above
--- dissatisfied_return_rate), is_archived (lapsed and cold) and has_open_cart.
+-- them: is_vip and was_vip, engagement, is_subscribed, is_dissatisfied (2+ valid orders and return_rate at or
+-- above dissatisfied_return_rate), is_archived (cold and not active: lapsed or at-risk buyers and prospects who
+-- ignore mail) and has_open_cart.
 with
 
 stages as (
@@ -45,9 +46,10 @@ joined as (
 
     select
         stages.customer_key,
-        stages.lifecycle_stage,
+        stages.is_active,
         vip.vip_score,
         coalesce(vip.is_vip, false) as is_vip,
+        coalesce(vip.was_vip, false) as was_vip,
         coalesce(engagement.engagement, 'unknown') as engagement,
         engagement.deliveries_in_window,
         engagement.opens_in_window,
@@ -83,10 +85,11 @@ final as (
 
         -- flags
         is_vip,
+        was_vip,
         engagement,
         is_subscribed,
         is_dissatisfied,
-        lifecycle_stage = 'lapsed' and engagement = 'cold' as is_archived,
+        engagement = 'cold' and not is_active as is_archived,
         has_open_cart,
 
         -- vip

@@ -1,6 +1,7 @@
 -- RFM scores 1-5 per buyer (person with at least one purchase) and the named segment of its (R, F) cell.
 -- Each score is 1 + floor(5 × percent_rank) in the "better" direction, so equal values share a score:
--- R from days_since_last_order (fewer is better), F from order_count, M from net_revenue.
+-- R from days_since_last_order (fewer is better), F from purchase_days (rules version 2: several orders on one
+-- day are one purchase, as for the stage and BTYD), M from net_revenue.
 with
 
 buyers as (
@@ -17,17 +18,17 @@ buyer_count as (
 
 ),
 
--- Recency and order count are whole numbers with few distinct values: ranked from per-value counts rather than
--- by sorting every buyer. Never NULL for a buyer, so joined on `=`.
+-- Recency and purchase days are whole numbers with few distinct values: ranked from per-value counts rather
+-- than by sorting every buyer. Never NULL for a buyer, so joined on `=`.
 recency_ranks as (
 
     {{ rank_by_value_counts('buyers', 'days_since_last_order', 'desc') }}
 
 ),
 
-order_count_ranks as (
+purchase_day_ranks as (
 
-    {{ rank_by_value_counts('buyers', 'order_count', 'asc') }}
+    {{ rank_by_value_counts('buyers', 'purchase_days', 'asc') }}
 
 ),
 
@@ -37,13 +38,13 @@ buyer_ranks as (
     select
         buyers.customer_key,
         recency_ranks.value_rank as r_rank,
-        order_count_ranks.value_rank as f_rank,
+        purchase_day_ranks.value_rank as f_rank,
         rank() over (order by buyers.net_revenue asc nulls last) as m_rank
     from buyers
     left join recency_ranks
         on buyers.days_since_last_order = recency_ranks.days_since_last_order
-    left join order_count_ranks
-        on buyers.order_count = order_count_ranks.order_count
+    left join purchase_day_ranks
+        on buyers.purchase_days = purchase_day_ranks.purchase_days
 
 ),
 

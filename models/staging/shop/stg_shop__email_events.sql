@@ -1,9 +1,9 @@
 -- Usable email_events, one row per event_id: the landed rows without a defect, de-duplicated by the contract's rule.
 with
 
-ranked as (
+kept as (
 
-    {{ ranked_landed_rows(ref('base_shop__email_events'), 'email_events') }}
+    {{ kept_rows(ref('base_shop__email_events'), ref('base_shop__duplicate_email_events'), 'email_events') }}
 
 ),
 
@@ -21,8 +21,7 @@ final as (
         -- timestamps
         occurred_at
 
-    from ranked
-    where duplicate_rank = 1
+    from kept
 
 )
 

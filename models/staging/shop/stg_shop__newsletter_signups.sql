@@ -2,9 +2,13 @@
 -- contract's rule.
 with
 
-ranked as (
+kept as (
 
-    {{ ranked_landed_rows(ref('base_shop__newsletter_signups'), 'newsletter_signups') }}
+    {{ kept_rows(
+        ref('base_shop__newsletter_signups'),
+        ref('base_shop__duplicate_newsletter_signups'),
+        'newsletter_signups',
+    ) }}
 
 ),
 
@@ -22,8 +26,7 @@ final as (
         signed_up_at,
         unsubscribed_at
 
-    from ranked
-    where duplicate_rank = 1
+    from kept
 
 )
 

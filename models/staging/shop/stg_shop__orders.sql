@@ -1,9 +1,9 @@
 -- Usable orders, one row per order_id: the landed rows without a defect, de-duplicated by the contract's rule.
 with
 
-ranked as (
+kept as (
 
-    {{ ranked_landed_rows(ref('base_shop__orders'), 'orders') }}
+    {{ kept_rows(ref('base_shop__orders'), ref('base_shop__duplicate_orders'), 'orders') }}
 
 ),
 
@@ -22,8 +22,7 @@ final as (
         -- timestamps
         ordered_at
 
-    from ranked
-    where duplicate_rank = 1
+    from kept
 
 )
 

@@ -1,9 +1,9 @@
 -- Usable sessions, one row per session_id: the landed rows without a defect, de-duplicated by the contract's rule.
 with
 
-ranked as (
+kept as (
 
-    {{ ranked_landed_rows(ref('base_shop__sessions'), 'sessions') }}
+    {{ kept_rows(ref('base_shop__sessions'), ref('base_shop__duplicate_sessions'), 'sessions') }}
 
 ),
 
@@ -34,8 +34,7 @@ final as (
             else ended_at_or_null
         end as ended_at
 
-    from ranked
-    where duplicate_rank = 1
+    from kept
 
 )
 

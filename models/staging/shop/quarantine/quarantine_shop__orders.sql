@@ -8,9 +8,9 @@ landed as (
 
 ),
 
-ranked as (
+duplicates as (
 
-    {{ ranked_landed_rows(ref('base_shop__orders'), 'orders') }}
+    select * from {{ ref('base_shop__duplicate_orders') }}
 
 ),
 
@@ -24,7 +24,7 @@ rejected as (
 
     union all
 
-    select * from ranked
+    select * from duplicates
     where duplicate_rank > 1
 
 ),

@@ -1,0 +1,11 @@
+-- The usable landed rows of every order_id that has more than one, ranked by the contract's rule (rank 1 is kept).
+with
+
+ranked as (
+
+    {{ ranked_duplicates(ref('base_shop__orders'), 'orders') }}
+
+)
+
+-- the landed model's columns and duplicate_rank (documented in _shop__models.yml)
+select * from ranked  -- noqa: AM04
