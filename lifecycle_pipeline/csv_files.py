@@ -1,10 +1,12 @@
 """What a raw CSV file must be before dbt reads it (docs/raw-data-contract.md "Strict parsing").
 
-A file that is not UTF-8, or whose records end in different kinds of line break, cannot be read as written: the
-run stops before any model runs (exit 2) with the file, the line and the cause. Both checks read every byte,
-in blocks, at the speed of `bytes` methods: a block of ASCII text needs no decoding, and the line breaks are
-counted, not parsed, unless the file holds carriage returns in more than one role (then they are classified
-outside quoted fields, where RFC 4180 lets any character appear).
+A file that is not UTF-8, whose records end in different kinds of line break, or that opens a quoted field it
+never closes, cannot be read as written: the run stops before any model runs (exit 2) with the file, the line
+and the cause. The check reads every byte, in blocks, at the speed of `bytes` methods: a block of ASCII text
+needs no decoding, and line breaks and quotes are counted, not parsed. Only a file whose counts leave a doubt
+(carriage returns in more than one role, an odd number of quotes) has its records followed, quote-aware, in
+Python. (DuckDB fails on mixed line breaks, and drops a never-closed quoted field without a word when it reads
+several files at once.)
 
 Also here: the header fields of a CSV file as the dbt hook reads them, and file paths as DuckDB globs that match
 only themselves.
@@ -31,20 +33,21 @@ _QUOTE_OR_BREAK = re.compile(rb'["\r\n]')
 
 
 def check_csv_file(path: Path) -> None:
-    """Raise InputError naming the file, the line and the cause when `path` is not valid UTF-8 or ends its
-    records (outside quoted fields) with more than one kind of line break."""
-    carriage_returns = _check_utf8(path)
-    if carriage_returns:
-        _check_line_breaks(path)
+    """Raise InputError naming the file, the line and the cause when `path` is not valid UTF-8, ends its records
+    (outside quoted fields) with more than one kind of line break, or opens a quoted field it never closes."""
+    counts = _check_utf8(path)
+    only_lf = counts["cr"] == 0
+    only_crlf = counts["cr"] == counts["crlf"] == counts["lf"]
+    if not (only_lf or only_crlf) or counts["quotes"] % 2:
+        _check_records(path)
 
 
-def _check_utf8(path: Path) -> bool:
-    """Raise InputError at the first byte that is not UTF-8; return whether the file holds any carriage return
-    other than as part of CRLF, or mixes CRLF with bare LF (then the line breaks need a closer look)."""
+def _check_utf8(path: Path) -> dict[str, int]:
+    """Raise InputError at the first byte that is not UTF-8; return the counts of CR, LF, CRLF and quotes."""
     pending = b""  # the start of a multi-byte character cut by the block boundary
     offset = 0  # file offset of data[0]
     lines = 1  # line number at data[0]
-    counts = {"cr": 0, "lf": 0, "crlf": 0}
+    counts = {"cr": 0, "lf": 0, "crlf": 0, "quotes": 0}
     previous_last = b""
     with path.open("rb") as file:
         first = True
@@ -68,14 +71,13 @@ def _check_utf8(path: Path) -> bool:
             counts["cr"] += data.count(b"\r")
             counts["lf"] += data.count(b"\n")
             counts["crlf"] += data.count(b"\r\n") + (previous_last == b"\r" and data[:1] == b"\n")
+            counts["quotes"] += data.count(b'"')
             previous_last = data[-1:]
             lines += data.count(b"\n")
             offset += len(data)
             if not block:
                 break
-    only_lf = counts["cr"] == 0
-    only_crlf = counts["cr"] == counts["crlf"] == counts["lf"]
-    return not (only_lf or only_crlf)
+    return counts
 
 
 def _refuse_other_boms(path: Path, block: bytes) -> None:
@@ -99,19 +101,21 @@ def _raise_not_utf8(path: Path, data: bytes, error: UnicodeDecodeError, offset: 
     raise InputError(f"Raw file {path} is not valid UTF-8: line {line}: {cause}. Save it as UTF-8. {CONTRACT}")
 
 
-def _check_line_breaks(path: Path) -> None:
-    """The line breaks that end records (outside quoted fields) must be of one kind: CRLF, LF or CR. Physical
-    lines are counted by LF, as editors number them."""
+def _check_records(path: Path) -> None:
+    """Follow the records (quote-aware): the line breaks that end them must be of one kind (CRLF, LF or CR),
+    and every quoted field must close. Physical lines are counted by LF, as editors number them. A quote opens a
+    field only at its start (DuckDB reads `ab"c` as written); a doubled quote inside a quoted field is text."""
     first_of_kind: dict[str, int] = {}  # kind -> line it first ends
     quoted = False
+    opened_on = 0  # line where the open quoted field started
     line = 1
-    before = b"\n"  # the byte before the current position: a quote opens a field only at its start
+    before = b"\n"  # the byte before the current position
     held_cr = False  # the block ended with a CR outside quotes: CRLF or CR depends on the next block
-    held_quote = False
+    held_quote = False  # the block ended with a quote closing a quoted field: doubled if the next one starts with one
     with path.open("rb") as file:
         while len(first_of_kind) < 2 and (block := file.read(BLOCK)):
             skip = -1
-            if held_quote:  # a quoted field's quote ended the block: doubled if the next block starts with one
+            if held_quote:
                 held_quote = False
                 if block[:1] == b'"':
                     quoted, skip = True, 0
@@ -135,7 +139,7 @@ def _check_line_breaks(path: Path) -> None:
                     elif quoted:
                         quoted, held_quote = False, not following
                     elif previous in (b",", b"\n", b"\r"):
-                        quoted = True
+                        quoted, opened_on = True, line
                 elif character == b"\n":
                     if not quoted:
                         first_of_kind.setdefault("LF", line)
@@ -157,6 +161,12 @@ def _check_line_breaks(path: Path) -> None:
             f"Raw file {path} mixes line breaks: line {line_a} ends with {kind}, line {line_b} with {other} "
             f"(outside quoted fields). A CSV file ends every record the same way (RFC 4180: CRLF; LF is "
             f"accepted). {CONTRACT}"
+        )
+    if quoted:
+        raise InputError(
+            f"Raw file {path} has a quoted field that never closes: the quote opened on line {opened_on} runs to "
+            f"the end of the file, so its records cannot be told apart (a quote inside a quoted field is written "
+            f'twice: ""). {CONTRACT}'
         )
 
 

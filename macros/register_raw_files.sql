@@ -156,12 +156,13 @@
 {%- endmacro %}
 
 {#- The fields of a CSV file's header row (its first line; a UTF-8 BOM is dropped): the line is read whole
-    (a delimiter that cannot occur, no quote), then split here by RFC 4180 rules. An empty file has none. -#}
+    (a delimiter that cannot occur, no quote; a later line that is not UTF-8 must not stop it), then split here
+    by RFC 4180 rules. An empty file has none. -#}
 {% macro csv_header_fields(path) -%}
     {%- set lines = run_query(
         "select header_line from read_csv(" ~ _literal_file(path) ~ ", header = false, auto_detect = false, "
         ~ "columns = {'header_line': 'VARCHAR'}, delim = chr(30) || chr(31) || chr(30) || chr(31), quote = '', "
-        ~ "escape = '', strict_mode = false) limit 1"
+        ~ "escape = '', strict_mode = false, ignore_errors = true) limit 1"
     ).columns[0].values() -%}
     {%- if lines | length == 0 or lines[0] is none -%}{{ return([]) }}{%- endif -%}
     {%- set state = namespace(fields=[], field='', quoted=false, closed=false) -%}
