@@ -89,17 +89,16 @@
 {%- endmacro %}
 
 {#- The contract's checks of an amount column (orders.amount, sessions.cart_value), in order, as
-    (condition, reason) pairs for first_failing_check: not a plain number, too big to be real (the value as
-    written above var `max_amount`, or beyond what the type holds), more decimal places than the type keeps,
-    negative. `raw` is
-    the raw text, `typed` the typed value; a NULL raw value passes (a required amount checks emptiness itself). -#}
+    (condition, reason) pairs for first_failing_check: not a plain number, more decimal places than the type
+    keeps (the cast would round them), too big to be real (above var `max_amount`, or beyond what the type
+    holds), negative. `raw` is the raw text, `typed` the typed value; a NULL raw value passes (a required amount
+    checks emptiness itself). -#}
 {% macro amount_checks(raw, typed, column) -%}
     {%- set given = "nullif(trim(" ~ raw ~ "), '') is not null" -%}
     {{ return([
         (given ~ ' and not ' ~ is_plain_number(raw), 'invalid_' ~ column),
-        (given ~ ' and (' ~ typed ~ ' is null or ' ~ safe_try_cast('trim(' ~ raw ~ ')', type_double()) ~ ' > '
-            ~ var('max_amount') ~ ')', 'implausible_' ~ column),
         ('not ' ~ holds_exactly(typed, raw), 'invalid_' ~ column),
+        (given ~ ' and (' ~ typed ~ ' is null or ' ~ typed ~ ' > ' ~ var('max_amount') ~ ')', 'implausible_' ~ column),
         (typed ~ ' < 0', 'negative_' ~ column),
     ]) }}
 {%- endmacro %}

@@ -151,9 +151,11 @@ def expected(fields: list[str], now: dt.datetime) -> tuple[str, dict | str]:
     text = trim(amount)
     plain = re.fullmatch(r"[+-]?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?", text)
     number = Decimal(text) if plain else None
+    # beyond what numeric(28, 6) holds (22 digits before the point): implausible whatever its decimals
+    huge = number is not None and abs(number) >= Decimal("1e22")
     try:
-        exact = number is not None and number == number.quantize(Decimal("0.000001"))
-    except InvalidOperation:  # too many digits to quantize: far above max_amount anyway
+        exact = huge or (number is not None and number == number.quantize(Decimal("0.000001")))
+    except InvalidOperation:
         exact = False
     checks = [
         (not trim(order_id), "missing_order_id"),
@@ -165,9 +167,8 @@ def expected(fields: list[str], now: dt.datetime) -> tuple[str, dict | str]:
         (lambda: trim(status).lower() not in ("completed", "returned", "cancelled"), "invalid_status"),
         (not text, "invalid_amount"),
         (lambda: not plain, "invalid_amount"),
-        # above max_amount, or beyond what numeric(28, 6) holds (22 digits before the point)
-        (lambda: number > MAX_AMOUNT or abs(number) >= Decimal("1e22"), "implausible_amount"),
         (lambda: not exact, "invalid_amount"),
+        (lambda: huge or number > MAX_AMOUNT, "implausible_amount"),
         (lambda: number < 0, "negative_amount"),
     ]
     for failed, reason in checks:
