@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -29,6 +30,7 @@ from dbt_harness import PROJECT_DIR, query, run_dbt
 from lifecycle_pipeline import csv_files
 from lifecycle_pipeline.errors import EXIT_BAD_INPUT, InputError
 from lifecycle_pipeline.inputs import check_raw_dir
+from lifecycle_pipeline.summary import collect, format_text
 
 ID_COLUMNS = {
     "orders": "order_id",
@@ -464,12 +466,15 @@ def test_file_names_with_glob_characters_are_read_literally(hostile_build):
     ]
 
 
-def test_a_session_ending_before_it_starts_is_kept_and_counted(hostile_build):
+def test_the_run_summary_counts_records_and_sessions_ending_before_they_start(hostile_build):
+    """Records read include the ones the reader set aside; s02 ends before it starts: staged, and counted."""
     _, database = hostile_build
-    assert query(
-        database,
-        "select session_id from staging.base_shop__sessions where row_defect is null and ended_at_or_null < started_at",
-    ) == [("s02",)]
+    with duckdb.connect(str(database), read_only=True) as con:
+        summary = collect(con)
+    [(landed,)] = query(database, "select count(*) from staging.base_shop__orders")
+    assert summary["sources"]["orders"]["rows_read"] == landed
+    assert summary["sessions_end_set_to_start"] == 1
+    assert "sessions ending before they started: 1 (ended_at set to started_at)" in format_text(summary)
 
 
 def test_a_new_file_lands_only_its_own_set_aside_records(hostile_build, tmp_path):
