@@ -15,6 +15,7 @@ import duckdb
 import yaml
 
 from . import PROJECT_DIR
+from .csv_files import check_csv_file, csv_header_fields, glob_literal
 from .errors import InputError
 
 SOURCES_YML = PROJECT_DIR / "models" / "staging" / "shop" / "_shop__sources.yml"
@@ -128,15 +129,13 @@ def folder_files(folder: Path, fmt: str) -> list[Path]:
 
 
 def file_columns(path: Path, con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
-    """Column names of a raw file, read the way the dbt hook reads it (CSV as text, header row): only the Parquet
-    footer or the first lines of a CSV file are read."""
-    quoted = "'" + str(path).replace("'", "''") + "'"
-    if path.suffix == ".parquet":
-        reader = f"read_parquet({quoted})"
-    else:
-        reader = (
-            f"read_csv({quoted}, header = true, delim = ',', quote = '\"', all_varchar = true, null_padding = true)"
-        )
+    """Column names of a raw file, read the way the dbt hook reads them: the Parquet footer, or a CSV file's
+    header row after the whole file was checked (UTF-8, one kind of line break: lifecycle_pipeline/csv_files.py)."""
+    if path.suffix != ".parquet":
+        check_csv_file(path)
+        return csv_header_fields(path)
+    quoted = "'" + glob_literal(path).replace("'", "''") + "'"
+    reader = f"read_parquet({quoted})"
     try:
         rows = con.execute(f"describe select * from {reader}").fetchall()
     except duckdb.Error as error:

@@ -32,7 +32,10 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
         ):
             reasons.setdefault(source, []).append((reason, int(count)))
     for source in SOURCES:
-        read = _rows(con, f"select count(*) from raw.{source}")[0][0] if table_exists(con, "raw", source) else None
+        # Records read = rows landed: a CSV record the reader set aside is landed too (row_defect), the raw view
+        # leaves it out (docs/raw-data-contract.md "Strict parsing").
+        base = f"base_shop__{source}"
+        read = _rows(con, f"select count(*) from staging.{base}")[0][0] if table_exists(con, "staging", base) else None
         quarantined = sum(count for _, count in reasons.get(source, []))
         summary["sources"][source] = {
             "rows_read": read,
@@ -40,6 +43,14 @@ def collect(con: duckdb.DuckDBPyConnection) -> dict:
             "quarantine_share": round(quarantined / read, 6) if read else 0.0,
             "top_reasons": [{"reason": r, "rows": c} for r, c in reasons.get(source, [])[:TOP_REASONS]],
         }
+
+    if table_exists(con, "staging", "base_shop__sessions"):
+        # Usable sessions whose ended_at was before started_at: staged with ended_at = started_at (the contract).
+        summary["sessions_end_set_to_start"] = _rows(
+            con,
+            "select count(*) from staging.base_shop__sessions "
+            "where row_defect is null and ended_at_or_null < started_at",
+        )[0][0]
 
     summary["as_of_date"] = None
     if table_exists(con, "marts", "customer_lifecycle"):
@@ -138,6 +149,9 @@ def format_text(summary: dict) -> str:
         read = figures["rows_read"] if figures["rows_read"] is not None else "?"
         share = f"{figures['quarantined']} ({figures['quarantine_share']:.1%})"
         lines.append(f"  {source:<20}{read!s:>12}{share:>13}  {top}")
+    if summary.get("sessions_end_set_to_start"):
+        ended = summary["sessions_end_set_to_start"]
+        lines.append(f"  sessions ending before they started: {ended} (ended_at set to started_at)")
     if summary.get("stages"):
         lines.append("")
         stages = "  ".join(f"{stage} {count}" for stage, count in summary["stages"].items())

@@ -28,25 +28,90 @@
 {%- endmacro %}
 
 {#- Text → UTC timestamp without time zone. An offset in the text is honoured; text without one is taken
-    as UTC (the DuckDB profile sets TimeZone = UTC). NULL when the text is not a timestamp. -#}
+    as UTC (the DuckDB profile sets TimeZone = UTC). NULL when the text is not a timestamp. Only text that
+    starts like an ISO-8601 date (YYYY-MM-DD, date-only = midnight) is cast: the engines' special words
+    (`epoch`, `infinity`, `-infinity`, `now`, `today`, `allballs`, …) and other spellings cast to a timestamp
+    too, but are not calendar date-times (docs/raw-data-contract.md "Strict parsing"). -#}
 {% macro to_utc_timestamp(expression) -%}
     {{ return(adapter.dispatch('to_utc_timestamp', 'customer_lifecycle')(expression)) }}
 {%- endmacro %}
 
 {% macro default__to_utc_timestamp(expression) -%}
-    cast({{ safe_try_cast('trim(' ~ expression ~ ')', 'timestamp') }} as {{ dbt.type_timestamp() }})
+    case
+        when trim({{ expression }}) like '____-__-__%'
+            then cast({{ safe_try_cast('trim(' ~ expression ~ ')', 'timestamp') }} as {{ dbt.type_timestamp() }})
+    end
 {%- endmacro %}
 
 {#- DuckDB: the plain timestamp cast is ~3x cheaper than the timestamptz path, but it silently drops an
     offset ('10:00+02:00' would stay 10:00). So it only takes text shaped exactly like an offset-less
-    'YYYY-MM-DD[T ]HH:MM:SS' (no room left for an offset or a zone name); anything else goes the
+    'YYYY-MM-DD[T ]HH:MM:SS' (no room left for an offset or a zone name); other ISO-shaped text goes the
     timestamptz way, which honours offsets. -#}
 {% macro duckdb__to_utc_timestamp(expression) -%}
     case
         when trim({{ expression }}) like '____-__-__T__:__:__' or trim({{ expression }}) like '____-__-__ __:__:__'
             then try_cast(trim({{ expression }}) as timestamp)
-        else timezone('UTC', try_cast(trim({{ expression }}) as timestamptz))
+        when trim({{ expression }}) like '____-__-__%'
+            then timezone('UTC', try_cast(trim({{ expression }}) as timestamptz))
     end
+{%- endmacro %}
+
+{#- The earliest plausible timestamp (var `earliest_valid_date`): an earlier one is `implausible_<column>`, a
+    default or placeholder date (1900-01-01, 1970-01-01) rather than an event. -#}
+{% macro earliest_valid_timestamp() -%}
+    cast('{{ var("earliest_valid_date") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- Contract rule: a plain number — optional sign, digits, optional `.` and digits, optional exponent — and
+    nothing else (no thousands separator, `_`, currency sign, NaN or Infinity, which some engines' casts
+    accept). One regular expression: measured ~50 ns a value, a few percent of landing. -#}
+{% macro is_plain_number(expression) -%}
+    {{ return(adapter.dispatch('is_plain_number', 'customer_lifecycle')(expression)) }}
+{%- endmacro %}
+
+{% macro default__is_plain_number(expression) -%}
+    regexp_full_match(trim({{ expression }}), '[+-]?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?')
+{%- endmacro %}
+
+{% macro postgres__is_plain_number(expression) -%}
+    (trim({{ expression }}) ~ '^[+-]?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$')
+{%- endmacro %}
+
+{% macro spark__is_plain_number(expression) -%}
+    (trim({{ expression }}) rlike '^[+-]?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?$')
+{%- endmacro %}
+
+{#- True when the typed decimal `typed` holds the plain number `text` exactly: false when the text has more
+    decimal places than the type keeps (the cast would round them away). Compared as doubles: exact for the
+    amounts below `max_amount` (type_double: macros/lifecycle.sql). -#}
+{% macro holds_exactly(typed, text) -%}
+    (cast({{ typed }} as {{ type_double() }}) = {{ safe_try_cast('trim(' ~ text ~ ')', type_double()) }})
+{%- endmacro %}
+
+{#- The contract's checks of an amount column (orders.amount, sessions.cart_value), in order, as
+    (condition, reason) pairs for first_failing_check: not a plain number, more decimal places than the type
+    keeps (the cast would round them), too big to be real (above var `max_amount`, or beyond what the type
+    holds), negative. `raw` is the raw text, `typed` the typed value; a NULL raw value passes (a required amount
+    checks emptiness itself). -#}
+{% macro amount_checks(raw, typed, column) -%}
+    {%- set given = "nullif(trim(" ~ raw ~ "), '') is not null" -%}
+    {{ return([
+        (given ~ ' and not ' ~ is_plain_number(raw), 'invalid_' ~ column),
+        ('not ' ~ holds_exactly(typed, raw), 'invalid_' ~ column),
+        (given ~ ' and (' ~ typed ~ ' is null or ' ~ typed ~ ' > ' ~ var('max_amount') ~ ')', 'implausible_' ~ column),
+        (typed ~ ' < 0', 'negative_' ~ column),
+    ]) }}
+{%- endmacro %}
+
+{#- The contract's checks of a timestamp column, in order, as (condition, reason) pairs for first_failing_check:
+    text that is not a calendar date-time, a date before var `earliest_valid_date`, a time after the future
+    cutoff. A NULL raw value passes (a required timestamp checks emptiness itself). -#}
+{% macro timestamp_checks(raw, typed, column) -%}
+    {{ return([
+        (typed ~ " is null and nullif(trim(" ~ raw ~ "), '') is not null", 'invalid_' ~ column),
+        (typed ~ ' < ' ~ earliest_valid_timestamp(), 'implausible_' ~ column),
+        (typed ~ ' > ' ~ future_cutoff(), 'future_' ~ column),
+    ]) }}
 {%- endmacro %}
 
 {#- Lower-cased, trimmed email; empty text becomes NULL. -#}
@@ -54,9 +119,32 @@
     nullif(lower(trim({{ expression }})), '')
 {%- endmacro %}
 
-{#- Contract rule: an email needs text on both sides of an '@'. Expects a normalised email. -#}
+{#- Contract rule: exactly one '@' with text on both sides, a dot inside the domain part, and no whitespace,
+    control character (NUL included) or invisible format character (zero-width space and joiners, soft hyphen,
+    BOM) anywhere. Expects a normalised email. -#}
 {% macro is_valid_email(normalized_email) -%}
-    ({{ normalized_email }} like '_%@_%')
+    ({{ normalized_email }} like '_%@_%._%' and {{ normalized_email }} not like '%@%@%'
+        and not {{ has_hidden_character(normalized_email) }})
+{%- endmacro %}
+
+{#- True when the text holds whitespace, a control character or an invisible format character (Unicode
+    categories Z, Cc, Cf). One regular expression: measured ~0.2 µs a value, cheaper than translate(). -#}
+{% macro has_hidden_character(expression) -%}
+    {{ return(adapter.dispatch('has_hidden_character', 'customer_lifecycle')(expression)) }}
+{%- endmacro %}
+
+{% macro default__has_hidden_character(expression) -%}
+    regexp_matches({{ expression }}, '[\s\p{Z}\p{Cc}\p{Cf}]')
+{%- endmacro %}
+
+{% macro spark__has_hidden_character(expression) -%}
+    ({{ expression }} rlike '[\\s\\p{Z}\\p{Cc}\\p{Cf}]')
+{%- endmacro %}
+
+{#- PostgreSQL's regular expressions know no Unicode categories: the classes plus the invisible characters by
+    code point. -#}
+{% macro postgres__has_hidden_character(expression) -%}
+    ({{ expression }} ~ '[[:space:][:cntrl:]\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]')
 {%- endmacro %}
 
 {#- Lower-cased, trimmed enum value; empty text becomes NULL. -#}

@@ -11,7 +11,8 @@
       - else as `insert into` of the rows of the new batches only, named as literals so that DuckDB opens only
         their files; nothing at all when no batch is new.
     Needs no DELETE or MERGE, so it runs unchanged on engines without row deletes. Config: `dataset` (the
-    source table name in source `shop`). -#}
+    source table name in source `shop`). On DuckDB, the CSV records the reader set aside while the statement
+    ran are landed after it, as rows with a defect (macros/rejected_records.sql). -#}
 {% materialization landed, default %}
     {%- set target = this.incorporate(type='table') -%}
     {%- set existing = load_cached_relation(this) -%}
@@ -26,17 +27,20 @@
     {%- set new_batches = offered | reject('in', stored) | list if appending else [] -%}
 
     {{ run_hooks(pre_hooks) }}
+    {%- do clear_rejected_records(config.require('dataset')) -%}
     {%- if not appending %}
         {%- if existing is not none %}{% do adapter.drop_relation(existing) %}{% endif %}
         {%- call statement('main') -%}
             {{ get_create_table_as_sql(False, target, sql) }}
         {%- endcall -%}
+        {%- do land_rejected_records(target, config.require('dataset'), none) -%}
     {%- elif new_batches %}
         {%- call statement('main') -%}
             insert into {{ target }}
             select * from ({{ sql }}) as landed_rows
             where _source_file in ({% for batch in new_batches %}'{{ batch | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %})
         {%- endcall -%}
+        {%- do land_rejected_records(target, config.require('dataset'), new_batches) -%}
     {%- else %}
         {%- call statement('main') -%}
             select 1 as nothing_new

@@ -45,8 +45,7 @@ checked as (
             ("event_type is null or event_type not in ('delivered', 'open', 'click', 'bounce', 'unsubscribe')",
              'invalid_event_type'),
             ('occurred_at is null', 'invalid_occurred_at'),
-            ('occurred_at > ' ~ future_cutoff(), 'future_occurred_at'),
-        ]) }} as row_defect
+        ] + timestamp_checks('raw_occurred_at', 'occurred_at', 'occurred_at')) }} as row_defect
     from typed
 
 ),
@@ -67,6 +66,8 @@ final as (
 
         -- checks
         row_defect,
+        -- the record's text, for a CSV record the reader could not split into the header's fields
+        cast(null as {{ dbt.type_string() }}) as raw_record,
         {{ raw_text_of_rows_with_defect(['event_id', 'email', 'campaign_id', 'event_type', 'occurred_at']) }}
 
     from checked

@@ -42,10 +42,8 @@ checked as (
             ('email is null', 'missing_email'),
             ('not ' ~ is_valid_email('email'), 'invalid_email'),
             ('signed_up_at is null', 'invalid_signed_up_at'),
-            ('signed_up_at > ' ~ future_cutoff(), 'future_signed_up_at'),
-            ("unsubscribed_at is null and nullif(trim(raw_unsubscribed_at), '') is not null", 'invalid_unsubscribed_at'),
-            ('unsubscribed_at > ' ~ future_cutoff(), 'future_unsubscribed_at'),
-        ]) }} as row_defect
+        ] + timestamp_checks('raw_signed_up_at', 'signed_up_at', 'signed_up_at')
+          + timestamp_checks('raw_unsubscribed_at', 'unsubscribed_at', 'unsubscribed_at')) }} as row_defect
     from typed
 
 ),
@@ -66,6 +64,8 @@ final as (
 
         -- checks
         row_defect,
+        -- the record's text, for a CSV record the reader could not split into the header's fields
+        cast(null as {{ dbt.type_string() }}) as raw_record,
         {{ raw_text_of_rows_with_defect(['signup_id', 'email', 'signed_up_at', 'source', 'unsubscribed_at']) }}
 
     from checked

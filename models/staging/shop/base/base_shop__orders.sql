@@ -44,11 +44,10 @@ checked as (
             ('email is null', 'missing_email'),
             ('not ' ~ is_valid_email('email'), 'invalid_email'),
             ('ordered_at is null', 'invalid_ordered_at'),
-            ('ordered_at > ' ~ future_cutoff(), 'future_ordered_at'),
+        ] + timestamp_checks('raw_ordered_at', 'ordered_at', 'ordered_at') + [
             ("status is null or status not in ('completed', 'returned', 'cancelled')", 'invalid_status'),
-            ('amount is null', 'invalid_amount'),
-            ('amount < 0', 'negative_amount'),
-        ]) }} as row_defect
+            ("nullif(trim(raw_amount), '') is null", 'invalid_amount'),
+        ] + amount_checks('raw_amount', 'amount', 'amount')) }} as row_defect
     from typed
 
 ),
@@ -70,6 +69,8 @@ final as (
 
         -- checks
         row_defect,
+        -- the record's text, for a CSV record the reader could not split into the header's fields
+        cast(null as {{ dbt.type_string() }}) as raw_record,
         {{ raw_text_of_rows_with_defect(['order_id', 'customer_id', 'email', 'ordered_at', 'status', 'amount']) }}
 
     from checked

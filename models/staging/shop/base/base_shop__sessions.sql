@@ -60,16 +60,13 @@ checked as (
             ('visitor_id is null', 'missing_visitor_id'),
             ('email is not null and not ' ~ is_valid_email('email'), 'invalid_email'),
             ('started_at is null', 'invalid_started_at'),
-            ('started_at > ' ~ future_cutoff(), 'future_started_at'),
-            ("ended_at_or_null is null and nullif(trim(raw_ended_at), '') is not null", 'invalid_ended_at'),
-            ('ended_at_or_null > ' ~ future_cutoff(), 'future_ended_at'),
-            ('page_views is null', 'invalid_page_views'),
+        ] + timestamp_checks('raw_started_at', 'started_at', 'started_at')
+          + timestamp_checks('raw_ended_at', 'ended_at_or_null', 'ended_at') + [
+            ('page_views is null or not ' ~ is_plain_number('raw_page_views'), 'invalid_page_views'),
             ('page_views < 0', 'negative_page_views'),
-            ('cart_adds is null', 'invalid_cart_adds'),
+            ('cart_adds is null or not ' ~ is_plain_number('raw_cart_adds'), 'invalid_cart_adds'),
             ('cart_adds < 0', 'negative_cart_adds'),
-            ("cart_value is null and nullif(trim(raw_cart_value), '') is not null", 'invalid_cart_value'),
-            ('cart_value < 0', 'negative_cart_value'),
-        ]) }} as row_defect
+        ] + amount_checks('raw_cart_value', 'cart_value', 'cart_value')) }} as row_defect
     from typed
 
 ),
@@ -97,6 +94,8 @@ final as (
 
         -- checks
         row_defect,
+        -- the record's text, for a CSV record the reader could not split into the header's fields
+        cast(null as {{ dbt.type_string() }}) as raw_record,
         {{ raw_text_of_rows_with_defect(raw_columns) }}
 
     from checked

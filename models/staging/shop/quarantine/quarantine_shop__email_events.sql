@@ -43,7 +43,10 @@ final as (
         {{ stored_raw_text('email') }} as email,
         {{ stored_raw_text('campaign_id') }} as campaign_id,
         {{ stored_raw_text('event_type') }} as event_type,
-        {{ stored_raw_text('occurred_at') }} as occurred_at
+        {{ stored_raw_text('occurred_at') }} as occurred_at,
+
+        -- a CSV record the reader could not split into the header's fields: its text as written
+        raw_record
 
     from rejected
 

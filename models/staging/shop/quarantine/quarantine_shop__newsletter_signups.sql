@@ -43,7 +43,10 @@ final as (
         {{ stored_raw_text('email') }} as email,
         {{ stored_raw_text('signed_up_at') }} as signed_up_at,
         {{ stored_raw_text('source', 'signup_source') }} as source,  -- noqa: RF04
-        {{ stored_raw_text('unsubscribed_at') }} as unsubscribed_at
+        {{ stored_raw_text('unsubscribed_at') }} as unsubscribed_at,
+
+        -- a CSV record the reader could not split into the header's fields: its text as written
+        raw_record
 
     from rejected
 

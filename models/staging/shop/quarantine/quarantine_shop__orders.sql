@@ -44,7 +44,10 @@ final as (
         {{ stored_raw_text('email') }} as email,
         {{ stored_raw_text('ordered_at') }} as ordered_at,
         {{ stored_raw_text('status') }} as status,
-        {{ stored_raw_text('amount') }} as amount
+        {{ stored_raw_text('amount') }} as amount,
+
+        -- a CSV record the reader could not split into the header's fields: its text as written
+        raw_record
 
     from rejected
 

@@ -50,7 +50,10 @@ final as (
         {{ stored_raw_text('page_views') }} as page_views,
         {{ stored_raw_text('cart_adds') }} as cart_adds,
         {{ stored_raw_text('cart_value') }} as cart_value,
-        {{ stored_raw_text('order_id') }} as order_id
+        {{ stored_raw_text('order_id') }} as order_id,
+
+        -- a CSV record the reader could not split into the header's fields: its text as written
+        raw_record
 
     from rejected
 
