@@ -372,6 +372,7 @@ def phase_release(run: Run) -> None:
             releases=run.release_dir,
             activation=run.activation_dir,
             keep=run.keep_releases,
+            warehouse=run.database,
             catalog=catalog,
             marts=publish.marts_from_manifest(target_path() / "manifest.json"),
             run_started_at=run.started_at,

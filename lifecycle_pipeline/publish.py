@@ -59,9 +59,9 @@ FAULT_POINTS = (
     "leftovers_cleaned",
     "database_written",
     "parquet_written",
+    "activation_written",
     "report_written",
     "manifest_written",
-    "activation_written",
     "activation_renamed",
     "release_renamed",
     "links_made",
@@ -202,31 +202,29 @@ def new_release_id(as_of: str | None, now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S.%f}Z-{as_of or 'unknown'}"
 
 
-def write_tables(
-    con: duckdb.DuckDBPyConnection, catalog: str, folder: Path, marts: list[str], database: bool
-) -> dict[str, int]:
+def write_tables(warehouse: Path, folder: Path, marts: list[str], database: bool) -> dict[str, int]:
     """The marts as folder/<mart>.parquet, and with `database` also as tables of schema marts in
-    folder/lifecycle.duckdb (made with ATTACH + CREATE TABLE AS from the warehouse; the Parquet files are then
-    written from those tables, so both hold the same rows). Returns mart -> rows."""
-    cursor = con.cursor()
+    folder/lifecycle.duckdb, made with ATTACH (the warehouse, read-only) + CREATE TABLE AS; the Parquet files are
+    then written from those tables, so both hold the same rows. Returns mart -> rows.
+
+    A DuckDB instance of its own: the report's queries run meanwhile on the caller's connection, and one instance
+    cannot checkpoint a database while another of its connections has a transaction open."""
+    target = folder / DATABASE if database else Path(":memory:")
     counts: dict[str, int] = {}
-    try:
+    with duckdb.connect(str(target), config={"preserve_insertion_order": False}) as con:
+        con.execute(f"attach {_quote(warehouse)} as warehouse_db (read_only)")
+        source = "warehouse_db"
         if database:
-            cursor.execute(f"attach {_quote(folder / DATABASE)} as release_db (read_write)")
-            cursor.execute("create schema release_db.marts")
+            source = con.execute("select current_database()").fetchone()[0]
+            con.execute(f'create schema "{source}".marts')
             for mart in marts:
-                cursor.execute(f'create table release_db.marts."{mart}" as select * from "{catalog}".marts."{mart}"')
-            cursor.execute("checkpoint release_db")
+                con.execute(f'create table "{source}".marts."{mart}" as select * from warehouse_db.marts."{mart}"')
+            con.execute("checkpoint")
             fault("database_written")
-        source = "release_db" if database else catalog
         for mart in marts:
-            cursor.execute(f'copy "{source}".marts."{mart}" to {_quote(folder / f"{mart}.parquet")} (format parquet)')
-            counts[mart] = cursor.execute(f'select count(*) from "{source}".marts."{mart}"').fetchone()[0]
-    finally:
-        if database:
-            with contextlib.suppress(duckdb.Error):
-                cursor.execute("detach release_db")
-        cursor.close()
+            con.execute(f'copy "{source}".marts."{mart}" to {_quote(folder / f"{mart}.parquet")} (format parquet)')
+            counts[mart] = con.execute(f'select count(*) from "{source}".marts."{mart}"').fetchone()[0]
+        con.execute("detach warehouse_db")
     return counts
 
 
@@ -312,7 +310,8 @@ class Plan:
     releases: Path
     activation: Path
     keep: int
-    catalog: str  # the warehouse's catalog name in the connection
+    warehouse: Path
+    catalog: str  # the warehouse's catalog name in the caller's connection
     marts: list[Mart]
     run_started_at: str
     links: dict[str, tuple[Path, Path]] = field(default_factory=dict)  # option -> (link path, target)
@@ -359,9 +358,12 @@ def publish(
             report = pool.submit(render_report)
             for folder in staging.values():
                 folder.mkdir()
-            bi_tables = write_tables(con, plan.catalog, staging[plan.releases], bi_marts, database=True)
-            timer.lap("tables")
+            bi_tables = write_tables(plan.warehouse, staging[plan.releases], bi_marts, database=True)
             fault("parquet_written")
+            activation_tables = write_tables(plan.warehouse, staging[plan.activation], personal, database=False)
+            write_json(staging[plan.activation] / MANIFEST, {**manifest, "tables": activation_tables})
+            fault("activation_written")
+            timer.lap("tables")
             html = report.result()
             timer.lap("report_wait")
         (staging[plan.releases] / REPORT).write_text(html, encoding="utf-8")
@@ -369,10 +371,6 @@ def publish(
         write_json(staging[plan.releases] / MANIFEST, {**manifest, "tables": bi_tables, "report": REPORT,
                                                         "database": DATABASE})  # fmt: skip
         fault("manifest_written")
-        activation_tables = write_tables(con, plan.catalog, staging[plan.activation], personal, database=False)
-        write_json(staging[plan.activation] / MANIFEST, {**manifest, "tables": activation_tables})
-        fault("activation_written")
-        timer.lap("activation")
         os.replace(staging[plan.activation], plan.activation / release_id)
         fault("activation_renamed")
         os.replace(staging[plan.releases], plan.releases / release_id)

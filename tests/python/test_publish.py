@@ -78,6 +78,7 @@ def plan_for(tmp_path: Path, database: Path, keep: int = 2, links: dict | None =
         releases=tmp_path / "releases",
         activation=tmp_path / "activation",
         keep=keep,
+        warehouse=database,
         catalog="wh",
         marts=publish.marts_from_manifest(tmp_path / "manifest.json"),
         run_started_at="2026-11-01T02:00:00+00:00",
@@ -253,3 +254,20 @@ def test_output_paths_that_cannot_be_written_are_bad_input(tmp_path, warehouse):
         locked.mkdir(mode=0o500)
         with pytest.raises(InputError, match="not writable"):
             publish.check_destinations(locked, activation, warehouse, {})
+
+
+def test_defaults_put_bi_and_activation_in_separate_folders_under_output(monkeypatch):
+    from lifecycle_pipeline import PROJECT_DIR, cli
+
+    for name in ("LIFECYCLE_RELEASE_DIR", "LIFECYCLE_ACTIVATION_DIR", "LIFECYCLE_KEEP_RELEASES", "LIFECYCLE_UMASK"):
+        monkeypatch.delenv(name, raising=False)
+    with umask(0o022):
+        run = cli.make_run(cli.build_parser().parse_args([]))
+        assert os.umask(0o022) == 0o077  # what make_run set: owner only
+    assert run.release_dir == PROJECT_DIR / "output" / "releases"
+    assert run.activation_dir == PROJECT_DIR / "output" / "activation"
+    assert run.keep_releases == 3
+    assert cli.parse_umask("027") == 0o027
+    for bad in ("abc", "0700", "1000"):
+        with pytest.raises(InputError, match="--umask"):
+            cli.parse_umask(bad)
