@@ -1,12 +1,13 @@
--- The marts a dashboard cannot do without have rows whenever staging holds a valid order: an empty one means a
--- broken join or filter, not a quiet day. Audiences and cart reminders may legitimately be empty. Returns one
--- row per empty mart.
+-- The marts a dashboard cannot do without have rows whenever there is a valid order up to the as-of date
+-- (fct_orders; not staging, for the reason given in assert_net_revenue_reconciles): an empty one means a broken
+-- join or filter, not a quiet day. Audiences and cart reminders may legitimately be empty. Returns one row per
+-- empty mart.
 with
 
 orders as (
 
     select count(*) as valid_orders
-    from {{ ref('stg_shop__orders') }}
+    from {{ ref('fct_orders') }}
 
 ),
 

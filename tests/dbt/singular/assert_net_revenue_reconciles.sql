@@ -1,6 +1,8 @@
 -- Net revenue adds up: the sum of net_revenue in customer_lifecycle and in lifecycle_summary each equals the
--- amount of the completed staged orders placed on or before the as-of date, recomputed here from staging rather
--- than trusted from the models in between (±0.01). Returns one row per mart that disagrees.
+-- amount of the completed orders placed on or before the as-of date, recomputed here from the order rows
+-- (fct_orders: the valid orders up to the as-of date) rather than trusted from the per-person models in between
+-- (±0.01). Not from staging: a test with a staging parent would run in `dbt build --select staging`, before
+-- the marts exist. Returns one row per mart that disagrees.
 with
 
 as_of as (
@@ -11,7 +13,7 @@ as_of as (
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('fct_orders') }}
 
 ),
 
@@ -34,7 +36,7 @@ expected as (
     cross join as_of
     where
         orders.status = 'completed'
-        and cast(orders.ordered_at as date) <= as_of.as_of_date
+        and orders.order_date <= as_of.as_of_date
 
 ),
 
