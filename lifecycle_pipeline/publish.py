@@ -276,6 +276,7 @@ def point_link(link: Path, target: str | Path) -> None:
     """Make `link` a symlink to `target` in one step: a new link under a temporary name renamed over it."""
     if link.is_symlink() and os.readlink(link) == str(target):
         return
+    link.parent.mkdir(parents=True, exist_ok=True)
     temporary = link.with_name(f".{link.name}{TEMPORARY}{os.getpid()}")
     temporary.unlink(missing_ok=True)
     os.symlink(target, temporary)

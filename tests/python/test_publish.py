@@ -218,14 +218,19 @@ def test_links_follow_the_current_release_and_replace_an_old_export_folder(tmp_p
     (old_export / "_manifest.json").write_text("{}")
     report = tmp_path / "bi" / "report.html"
     report.write_text("old report")
+    new_folder = tmp_path / "bi" / "new" / "report.html"  # made when the link is
     current = tmp_path / "releases" / publish.CURRENT
-    links = {"--export-dir": (old_export, current), "--report": (report, current / publish.REPORT)}
+    links = {
+        "--export-dir": (old_export, current),
+        "--report": (report, current / publish.REPORT),
+        "other": (new_folder, current / publish.REPORT),
+    }
     publish.check_destinations(tmp_path / "releases", tmp_path / "activation", warehouse, links)
 
     run_publish(warehouse, plan_for(tmp_path, warehouse, links=links), html="<html>new</html>")
 
     assert old_export.is_symlink() and report.is_symlink()
-    assert report.read_text() == "<html>new</html>"
+    assert report.read_text() == new_folder.read_text() == "<html>new</html>"
     assert json.loads((old_export / "_manifest.json").read_text())["tables"] == BI_ROWS
     assert not [p for p in old_export.parent.iterdir() if ".tmp-" in p.name]
 

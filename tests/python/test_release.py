@@ -205,6 +205,7 @@ def test_kills_from_outside_at_measured_moments_leave_a_whole_release(reference)
         assert code in (-9, 0), f"run killed at {offset:.1f}s failed before: exit {code}\n{timeline.text()[-2000:]}"
         killed_at.append((round(offset, 1), code, last[:80]))
         assert assert_whole(setup)
+    print(f"reference moments (s): { ({k: round(v, 1) for k, v in moments.items()}) }; kills: {killed_at}")
     timeline = Timeline(setup.driver("--json"))
     assert timeline.finish() == 0, timeline.text()[-3000:]
     ids = assert_whole(setup)
