@@ -15,7 +15,9 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 setup: $(BIN)/.installed
 
-# The driver: check inputs, dbt build, validate, publish the database, Parquet for BI and the HTML report.
+# The driver: check inputs, dbt build in the warehouse, then a release (output/releases/current: BI marts as DuckDB
+# and Parquet, the HTML report; output/activation/current: the marts with emails). The two paths below are links
+# into the current release.
 # Extra options: make run RUN_ARGS="--as-of 2026-10-31 --raw-dir /path/to/raw"
 REPORT ?= output/lifecycle_report.html
 EXPORT_DIR ?= output/marts

@@ -17,31 +17,43 @@ from pathlib import Path
 import duckdb
 
 from . import PROJECT_DIR, freshness, publish, report
-from . import checks as output_checks
 from . import summary as run_summary
-from .dbt_step import DbtRun, Progress, run_dbt, threads_for
-from .errors import EXIT_CODES_HELP, EXIT_OK, EXIT_UNEXPECTED, InputError, PipelineError, ValidationFailure
+from .dbt_step import DbtRun, Outcome, Progress, describe_failure, failing_rows, run_dbt, target_path, threads_for
+from .errors import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    DbtFailure,
+    InputError,
+    PipelineError,
+    ValidationFailure,
+)
 from .inputs import check_raw_dir, parse_as_of, parse_as_of_range, raw_bytes
 
 DEFAULT_RAW_DIR = PROJECT_DIR / "data" / "sample"
 DEFAULT_GENERATED_DIR = PROJECT_DIR / "data" / "generated"
 DEFAULT_DATABASE = PROJECT_DIR / "data" / "warehouse" / "customer_lifecycle.duckdb"
+DEFAULT_RELEASE_DIR = PROJECT_DIR / "output" / "releases"
+DEFAULT_ACTIVATION_DIR = PROJECT_DIR / "output" / "activation"
+DEFAULT_KEEP_RELEASES = 3
+DEFAULT_UMASK = "077"
 GENERATOR = PROJECT_DIR / "scripts" / "generate_data.py"
 
 DESCRIPTION = """\
-Build the customer-lifecycle pipeline on a folder of raw files, check the results and publish them.
+Build the customer-lifecycle pipeline on a folder of raw files and, when every dbt test passed, publish a release.
 
-Phases: (generate) -> check inputs -> dbt build (in-process, into a work copy of the database) ->
-validate outputs -> publish (atomic replace of the database, Parquet export, HTML report).
-A run that fails at any point leaves the previously published outputs untouched."""
+Phases: (generate) -> check inputs and output folders -> dbt build (in-process, in the warehouse) -> release
+(a folder with the BI marts as DuckDB + Parquet, the manifest and the HTML report; the marts with emails in
+a separate activation folder), made current by one symlink swap. A run that fails or is killed at any point
+before the swap publishes nothing; the current release stays as it was."""
 
 EPILOG = (
     EXIT_CODES_HELP
     + """
 examples:
   scripts/run_pipeline.py                                   # bundled sample, as of the latest order
-  scripts/run_pipeline.py --raw-dir /data/shop --as-of 2026-10-31 --export-dir /srv/bi/lifecycle
-  scripts/run_pipeline.py --generate --customers 5000 --report output/report.html --json
+  scripts/run_pipeline.py --raw-dir /data/shop --as-of 2026-10-31 --release-dir /srv/bi/lifecycle
+  scripts/run_pipeline.py --generate --customers 5000 --json
 """
 )
 
@@ -91,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--database",
         type=Path,
-        help=f"published DuckDB file (default: $LIFECYCLE_DUCKDB_PATH or {DEFAULT_DATABASE.relative_to(PROJECT_DIR)})",
+        help="the warehouse: the DuckDB file dbt builds in, every schema (default: $LIFECYCLE_DUCKDB_PATH or "
+        f"{DEFAULT_DATABASE.relative_to(PROJECT_DIR)}); internal, BI reads the release",
     )
     build.add_argument("--target", metavar="NAME", help="dbt target of profiles/profiles.yml (default: duckdb)")
     build.add_argument(
@@ -110,20 +123,57 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--skip-tests",
         action="store_true",
-        help="build the models only, without dbt's data and unit tests (e.g. to time the build; run them later "
-        "with dbt test)",
+        help="build the models only, without dbt's data and unit tests (e.g. to time the build); publishes no "
+        "release, since nothing was tested",
     )
     build.add_argument(
         "--max-quarantine-share",
         type=float,
-        default=0.05,
         metavar="SHARE",
-        help="fail the run when more than this share of a source's rows is quarantined (default: 0.05)",
+        help="dbt var max_quarantine_share: the data test quarantine_share_within_limit fails the run when more "
+        "than this share of a source's rows is quarantined (default: the var's, 0.05)",
     )
 
     outputs = parser.add_argument_group("outputs")
-    outputs.add_argument("--export-dir", type=Path, metavar="DIR", help="also write every mart as DIR/<mart>.parquet")
-    outputs.add_argument("--report", type=Path, metavar="PATH", help="write the HTML report to PATH")
+    outputs.add_argument(
+        "--release-dir",
+        type=Path,
+        metavar="DIR",
+        help="where BI reads: DIR/current is the latest release (lifecycle.duckdb with the BI marts, one Parquet "
+        "file per mart, _manifest.json, report.html) (default: $LIFECYCLE_RELEASE_DIR or "
+        f"{DEFAULT_RELEASE_DIR.relative_to(PROJECT_DIR)})",
+    )
+    outputs.add_argument(
+        "--activation-dir",
+        type=Path,
+        metavar="DIR",
+        help="where activation reads: DIR/current holds the marts with emails (campaign_audiences, "
+        "abandoned_cart_reminders) as Parquet; must not lie inside --release-dir (default: "
+        f"$LIFECYCLE_ACTIVATION_DIR or {DEFAULT_ACTIVATION_DIR.relative_to(PROJECT_DIR)})",
+    )
+    outputs.add_argument(
+        "--keep-releases",
+        type=int,
+        metavar="N",
+        help=f"releases kept in each folder, the current one included (default: $LIFECYCLE_KEEP_RELEASES or "
+        f"{DEFAULT_KEEP_RELEASES})",
+    )
+    outputs.add_argument(
+        "--umask",
+        metavar="OCTAL",
+        help="umask for everything the run creates (default: $LIFECYCLE_UMASK or 077: files 0600, folders 0700, "
+        "owner only); 027 lets the group read",
+    )
+    outputs.add_argument(
+        "--export-dir",
+        type=Path,
+        metavar="DIR",
+        help="also make DIR a symlink to the current release, so DIR/<mart>.parquet and DIR/_manifest.json keep "
+        "working (an earlier version's export folder there is replaced)",
+    )
+    outputs.add_argument(
+        "--report", type=Path, metavar="PATH", help="also make PATH a symlink to the current release's report.html"
+    )
     outputs.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
     outputs.add_argument("--quiet", action="store_true", help="no progress and no text summary; errors only")
     outputs.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
@@ -138,21 +188,41 @@ class Run:
     raw_dir: Path
     database: Path
     as_of: dt.date | None
+    release_dir: Path
+    activation_dir: Path
+    keep_releases: int
     as_of_dates: list[dt.date | None] = field(default_factory=lambda: [None])
     started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     phases: dict[str, float] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
-    work: Path | None = None
     raw_bytes: int = 0
+    published: bool = False  # the new release is current: nothing may fail the run any more
 
     @property
     def builds_on_published(self) -> bool:
         """A normal run on an existing warehouse; otherwise every model is rebuilt from all raw rows."""
         return self.database.is_file() and not self.args.full_refresh
 
+    @property
+    def links(self) -> dict[str, tuple[Path, Path]]:
+        """--export-dir and --report: link path -> what it points at, through `current`."""
+        current = self.release_dir / publish.CURRENT
+        links = {}
+        if self.args.export_dir:
+            links["--export-dir"] = (_absolute(self.args.export_dir), current)
+        if self.args.report:
+            links["--report"] = (_absolute(self.args.report), current / publish.REPORT)
+        return links
+
     def log(self, message: str) -> None:
         if not self.args.quiet:
             print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def _absolute(path: Path) -> Path:
+    """An absolute path without resolving its last part (a link there is replaced, not followed)."""
+    path = Path(os.path.abspath(path))
+    return path.parent.resolve() / path.name
 
 
 class timed:
@@ -217,24 +287,21 @@ def check_freshness(run: Run) -> None:
     run.log(f"freshness checked ({mode}): " + ", ".join(f"{r.dataset} {r.status}" for r in results))
 
 
-def phase_work_copy(run: Run, work_copy: publish.BackgroundWorkCopy) -> None:
-    # Always start from the published database, even with --full-refresh: dbt then rebuilds every model but
-    # keeps customer_stage_history (full_refresh: false), which cannot be re-derived. The copy started before
-    # the input checks; this phase is the time left to wait for it.
-    run.work = work_copy.wait()
-
-
 def phase_build(run: Run) -> None:
+    """One dbt build per as-of date, in place in the warehouse; stops at the first build with a failed node."""
     for number, as_of in enumerate(run.as_of_dates):
         label = f" as of {as_of}" if as_of else ""
         if len(run.as_of_dates) > 1:
             label += f" ({number + 1} of {len(run.as_of_dates)})"
-        run.log(f"dbt build{label} into work copy {run.work}")
+        run.log(f"dbt build{label} in {run.database}")
         progress = Progress(enabled=not run.args.quiet)
         from_scratch = number == 0 and not run.builds_on_published  # later dates of a range build on the first
         threads = threads_for(from_scratch, run.raw_bytes)
+        dbt_vars = {}
+        if run.args.max_quarantine_share is not None:
+            dbt_vars["max_quarantine_share"] = run.args.max_quarantine_share
         dbt_run = DbtRun(
-            database=run.work,
+            database=run.database,
             raw_dir=run.raw_dir,
             as_of=as_of.isoformat() if as_of else None,
             target=run.args.target,
@@ -243,74 +310,134 @@ def phase_build(run: Run) -> None:
             # the first build rebuilds everything; the later dates of a range reuse it incrementally
             full_refresh=run.args.full_refresh and number == 0,
             threads=threads,
+            extra_vars=dbt_vars,
         )
-        run_dbt(dbt_run, progress)
+        outcome = run_dbt(dbt_run, progress)
         run.summary.setdefault("dbt_threads", []).append(progress.threads)
+        run.summary["tests"] = outcome.counts()
+        check_outcome(run, outcome)
         run.log(f"dbt done: {progress.done} models, tests and other nodes finished on {progress.threads} thread(s)")
 
 
-def phase_validate(run: Run, con: duckdb.DuckDBPyConnection) -> None:
-    results = output_checks.run_checks(con, run.as_of, run.args.max_quarantine_share)
-    run.summary.update(run_summary.collect(con))
-    run.summary["checks"] = [check.as_dict() for check in results]
-    failed = [check for check in results if not check.ok]
-    if failed:
-        details = "; ".join(f"check '{check.name}' failed ({check.detail})" for check in failed)
-        raise ValidationFailure(
-            f"Output validation failed, so nothing was published: {details}. "
-            "The previously published database, export and report are unchanged."
+def check_outcome(run: Run, outcome: Outcome) -> None:
+    """Exit 3 for nodes that could not run, 4 for data tests that failed, each named with its numbers."""
+    if outcome.errors:
+        details = "; ".join(describe_failure(node, []) for node in outcome.errors[:5])
+        more = f" (and {len(outcome.errors) - 5} more)" if len(outcome.errors) > 5 else ""
+        raise DbtFailure(
+            f"dbt build failed: {details}{more}. Nothing was published; the current release is unchanged. "
+            "The full dbt log is in logs/dbt.log (or $DBT_LOG_PATH)."
         )
-    run.log(f"validation ok: {len(results)} checks passed")
+    failed = outcome.failed_tests
+    if not failed:
+        run.summary["checks"] = _checks(outcome)
+        return
+    with duckdb.connect(str(run.database), read_only=True) as con:
+        details = [describe_failure(test, failing_rows(con, test.compiled_code)) for test in failed]
+    run.summary["failed_tests"] = details
+    raise ValidationFailure(
+        f"{len(failed)} dbt data test(s) failed, so nothing was published: " + "; ".join(details) + ". "
+        "The current release is unchanged."
+    )
 
 
-def phase_publish(run: Run, con: duckdb.DuckDBPyConnection) -> str | None:
-    """Export Parquet and render the report from the work copy; returns the report HTML (written later)."""
-    run.summary["status"] = "succeeded"  # every check passed; only writing the outputs is left
-    run.summary["phases"] = run.phases  # the report shows the phases measured so far
-    run.summary["outputs"] = {"database": str(run.database)}
-    if run.args.export_dir:
-        export_dir = run.args.export_dir.resolve()
-        manifest = {"as_of_date": run.summary.get("as_of_date"), "run_started_at": run.started_at}
-        run.summary["exported_rows"] = publish.export_marts(con, export_dir, manifest)
-        run.summary["outputs"]["parquet"] = str(export_dir)
-    if run.args.report:
-        run.summary["outputs"]["report"] = str(run.args.report.resolve())
-    return report.render(con, run.summary) if run.args.report else None
+def _checks(outcome: Outcome) -> list[dict]:
+    """The tests dbt ran, for the summary and the report's checks table."""
+    rows = []
+    for kind, label in (("test", "dbt data tests"), ("unit_test", "dbt unit tests")):
+        counts = outcome.counts().get(kind, {})
+        if counts:
+            passed = counts.get("pass", 0)
+            detail = f"{passed} of {sum(counts.values())} passed" + "".join(
+                f", {n} {status}" for status, n in sorted(counts.items()) if status != "pass"
+            )
+            ok = passed + counts.get("warn", 0) == sum(counts.values())
+            rows.append({"check": label, "ok": ok, "detail": detail})
+    warned = [node.name for node in outcome.warned_tests]
+    if warned:
+        rows.append({"check": "warnings", "ok": True, "detail": ", ".join(warned)})
+    return rows
+
+
+def phase_release(run: Run) -> None:
+    """Write the release from the warehouse (read-only) and make it current; the summary and the report are
+    computed beside it."""
+    with duckdb.connect(str(run.database), read_only=True) as con:
+        if run.args.skip_tests:
+            run.summary.update(run_summary.collect(con))
+            run.log("no release: --skip-tests ran no test, and only a tested build is published")
+            return
+        catalog = con.execute("select current_database()").fetchone()[0]
+        plan = publish.Plan(
+            releases=run.release_dir,
+            activation=run.activation_dir,
+            keep=run.keep_releases,
+            warehouse=run.database,
+            catalog=catalog,
+            marts=publish.marts_from_manifest(target_path() / "manifest.json"),
+            run_started_at=run.started_at,
+            links={option: (link, target) for option, (link, target) in run.links.items()},
+        )
+        outputs = {
+            "warehouse": str(run.database),
+            "release": str(run.release_dir / publish.CURRENT),
+            "activation": str(run.activation_dir / publish.CURRENT),
+            "report": str(run.release_dir / publish.CURRENT / publish.REPORT),
+        }
+        outputs.update({f"{option.lstrip('-')} link": str(link) for option, (link, _) in run.links.items()})
+
+        def render_report() -> str:
+            cursor = con.cursor()
+            try:
+                run.summary.update(run_summary.collect(cursor))
+                run.summary["status"] = "succeeded"  # every test passed; only writing the release is left
+                run.summary["phases"] = dict(run.phases)  # the report shows the phases measured so far
+                run.summary["outputs"] = outputs
+                return report.render(cursor, run.summary)
+            finally:
+                cursor.close()
+
+        def committed() -> None:
+            run.published = True
+
+        published = publish.publish(con, plan, render_report, run.log, on_commit=committed)
+    run.summary["release"] = {
+        "id": published.release_id,
+        "tables": published.tables,
+        "activation_tables": published.activation_tables,
+        "seconds": published.seconds,
+        "removed_old_releases": published.pruned,
+    }
+    run.log(f"release {published.release_id} is current in {run.release_dir} (activation: {run.activation_dir})")
 
 
 # --- main ---------------------------------------------------------------------------------------------
 
 
-def execute(run: Run) -> None:
-    with publish.run_lock(run.database):
-        if run.args.generate:
-            with timed(run, "generate"):
-                phase_generate(run)
-        work_copy = publish.BackgroundWorkCopy(run.database)
-        try:
+def execute(run: Run, build: bool = True) -> None:
+    # Up front, before anything is built: the output folders and links can be written (else exit 2).
+    publish.check_destinations(run.release_dir, run.activation_dir, run.database, run.links)
+    locks = [run.database.parent / f"{run.database.name}.lock", run.release_dir / ".lock", run.activation_dir / ".lock"]
+    with publish.run_lock(*locks):
+        publish.remove_legacy_work_copy(run.database)
+        if build:
+            if run.args.generate:
+                with timed(run, "generate"):
+                    phase_generate(run)
             with timed(run, "inputs"):
                 phase_inputs(run)
-            with timed(run, "work_copy"):
-                phase_work_copy(run, work_copy)
             with timed(run, "dbt"):
                 phase_build(run)
-            html_report = None
-            with timed(run, "validate"), duckdb.connect(str(run.work), read_only=True) as con:
-                phase_validate(run, con)
-            with timed(run, "publish"):
-                with duckdb.connect(str(run.work), read_only=True) as con:
-                    html_report = phase_publish(run, con)
-                publish.publish_database(run.work, run.database)
-                if html_report is not None:
-                    publish.write_atomically(run.args.report.resolve(), html_report)
-        finally:
-            work_copy.discard()
+        with timed(run, "release"):
+            phase_release(run)
 
 
 def make_run(args: argparse.Namespace) -> Run:
+    # First: every file and folder the run creates (warehouse, releases, logs) gets this umask.
+    os.umask(parse_umask(args.umask or os.environ.get("LIFECYCLE_UMASK") or DEFAULT_UMASK))
     if args.customers is not None and not args.generate:
         raise InputError("--customers only makes sense with --generate.")
-    if not 0 <= args.max_quarantine_share <= 1:
+    if args.max_quarantine_share is not None and not 0 <= args.max_quarantine_share <= 1:
         raise InputError(f"--max-quarantine-share must be between 0 and 1, got {args.max_quarantine_share}.")
     if args.raw_dir:
         raw_dir = args.raw_dir
@@ -319,6 +446,14 @@ def make_run(args: argparse.Namespace) -> Run:
     else:
         raw_dir = Path(os.environ.get("LIFECYCLE_RAW_DIR") or DEFAULT_RAW_DIR)
     database = args.database or Path(os.environ.get("LIFECYCLE_DUCKDB_PATH") or DEFAULT_DATABASE)
+    release_dir = args.release_dir or Path(os.environ.get("LIFECYCLE_RELEASE_DIR") or DEFAULT_RELEASE_DIR)
+    activation_dir = args.activation_dir or Path(os.environ.get("LIFECYCLE_ACTIVATION_DIR") or DEFAULT_ACTIVATION_DIR)
+    keep = args.keep_releases
+    if keep is None:
+        text = os.environ.get("LIFECYCLE_KEEP_RELEASES") or str(DEFAULT_KEEP_RELEASES)
+        keep = int(text) if text.strip().isdigit() else 0
+    if keep < 1:
+        raise InputError("--keep-releases (or $LIFECYCLE_KEEP_RELEASES) must be a whole number of at least 1.")
     if args.as_of_range:
         if args.as_of:
             raise InputError("Give either --as-of or --as-of-range, not both.")
@@ -331,15 +466,32 @@ def make_run(args: argparse.Namespace) -> Run:
         database=database.resolve(),
         as_of=as_of_dates[-1],
         as_of_dates=as_of_dates,
+        release_dir=release_dir.resolve(),
+        activation_dir=activation_dir.resolve(),
+        keep_releases=keep,
     )
 
 
+def parse_umask(text: str) -> int:
+    """An octal umask such as 077 or 0027; it may only take permissions away from the owner's read and write."""
+    try:
+        value = int(text.strip(), 8)
+    except ValueError:
+        raise InputError(f"--umask '{text}' is not an octal number such as 077 or 027.") from None
+    if not 0 <= value <= 0o777 or value & 0o700:
+        raise InputError(f"--umask '{text}' must leave the owner's permissions alone (e.g. 077, 027, 022).")
+    return value
+
+
 def _stop_on_sigterm(signum, frame) -> None:
-    # A scheduler stopping the run: unwind like Ctrl-C so the work copy is removed; nothing is published.
+    # A scheduler stopping the run: unwind like Ctrl-C (temporary folders are removed); nothing is published.
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, build: bool = True) -> int:
+    """The driver; returns the exit code. `build=False` runs the release phase alone on the warehouse as it is: the
+    tests' kill loop uses it to stop the publish step many times after one dbt build. It is no option of the
+    command line, which publishes only what dbt has just built and tested."""
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.monotonic()
@@ -348,18 +500,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = make_run(args)
         run.summary.update({"raw_dir": str(run.raw_dir), "started_at": run.started_at})
-        execute(run)
+        execute(run, build)
     except PipelineError as error:
         exit_code, error_text = error.exit_code, f"{error.phase} failed: {error.message.rstrip('.')}."
         if args.debug:
             traceback.print_exc()
     except KeyboardInterrupt:
-        exit_code, error_text = 130, "interrupted; the previously published outputs are unchanged."
+        if run is not None and run.published:
+            print("interrupted after the new release was made current: the run succeeded", file=sys.stderr)
+        else:
+            exit_code, error_text = 130, "interrupted; nothing was published, the current release is unchanged."
     except Exception as error:  # anything unforeseen: one paragraph, the traceback only with --debug
-        exit_code = EXIT_UNEXPECTED
-        error_text = f"unexpected error: {type(error).__name__}: {error}. Run again with --debug for the traceback."
         if args.debug:
             traceback.print_exc()
+        if run is not None and run.published:  # after the swap nothing fails the run
+            print(f"warning after the new release was made current: {type(error).__name__}: {error}", file=sys.stderr)
+        else:
+            exit_code = EXIT_UNEXPECTED
+            error_text = (
+                f"unexpected error: {type(error).__name__}: {error}. Nothing was published. "
+                "Run again with --debug for the traceback."
+            )
 
     summary = run.summary if run else {}
     summary["status"] = "succeeded" if exit_code == EXIT_OK else "failed"
@@ -373,5 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     elif not args.quiet and exit_code == EXIT_OK:
-        print(run_summary.format_text(summary))
+        try:
+            print(run_summary.format_text(summary))
+        except Exception as error:  # the release is current: a summary that cannot be shown fails nothing
+            print(f"warning: the summary could not be shown: {type(error).__name__}: {error}", file=sys.stderr)
     return exit_code

@@ -7,7 +7,9 @@ threads, `NodeStart` / `NodeFinished` the progress, `RunResultError` the message
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -152,36 +154,147 @@ class Progress:
             self.stream.flush()
 
 
-def run_dbt(run: DbtRun, progress: Progress) -> None:
-    """Invoke dbt; raise DbtFailure with the failing nodes' messages when it does not succeed."""
-    # The profile and the on-run-start hook read these; they must point at the work copy and the raw folder.
+def target_path() -> Path:
+    """dbt's target folder for the build: $DBT_TARGET_PATH (relative to the project) or the project's target/."""
+    base = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return base if base.is_absolute() else PROJECT_DIR / base
+
+
+@dataclass
+class NodeResult:
+    """One node of run_results.json."""
+
+    unique_id: str
+    status: str
+    failures: int | None
+    message: str | None
+    compiled_code: str | None
+
+    @property
+    def name(self) -> str:
+        """The node's name: model or test name (a unit test: model:test)."""
+        parts = self.unique_id.split(".")
+        return f"{parts[2]}:{parts[3]}" if parts[0] == "unit_test" else parts[2]
+
+    @property
+    def resource_type(self) -> str:
+        return self.unique_id.split(".", 1)[0]
+
+
+@dataclass
+class Outcome:
+    """What `dbt build` did, read from run_results.json."""
+
+    results: list[NodeResult]
+
+    @property
+    def errors(self) -> list[NodeResult]:
+        """Nodes that could not run (a model, a hook, a test whose query failed) and failed unit tests (the code
+        is wrong, whatever the data)."""
+        return [
+            r
+            for r in self.results
+            if r.status in ("error", "runtime error") or (r.status == "fail" and r.resource_type == "unit_test")
+        ]
+
+    @property
+    def failed_tests(self) -> list[NodeResult]:
+        """Data tests that ran and returned failing rows: the data is wrong."""
+        return [r for r in self.results if r.status == "fail" and r.resource_type == "test"]
+
+    @property
+    def warned_tests(self) -> list[NodeResult]:
+        return [r for r in self.results if r.status == "warn"]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """resource type -> status -> nodes, e.g. {"test": {"pass": 180}, "model": {"success": 40}}."""
+        found: dict[str, dict[str, int]] = {}
+        for r in self.results:
+            per_type = found.setdefault(r.resource_type, {})
+            per_type[r.status] = per_type.get(r.status, 0) + 1
+        return found
+
+
+def read_run_results(path: Path) -> Outcome:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return Outcome(
+        [
+            NodeResult(
+                unique_id=item["unique_id"],
+                status=(item.get("status") or "").lower(),
+                failures=item.get("failures"),
+                message=item.get("message"),
+                compiled_code=item.get("compiled_code"),
+            )
+            for item in document.get("results", [])
+        ]
+    )
+
+
+def run_dbt(run: DbtRun, progress: Progress) -> Outcome:
+    """Invoke dbt and return what its nodes did (run_results.json). Raises DbtFailure when dbt could not run at all
+    (no run_results.json: a bad target, a project that does not compile)."""
+    # The profile and the on-run-start hook read these; they must point at the warehouse and the raw folder.
     os.environ["LIFECYCLE_DUCKDB_PATH"] = str(run.database)
     os.environ["LIFECYCLE_RAW_DIR"] = str(run.raw_dir)
     os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / "profiles"))
 
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
+    results_path = target_path() / "run_results.json"
+    results_path.unlink(missing_ok=True)  # never read a previous invocation's results
     try:
         result = dbtRunner(callbacks=[progress]).invoke(run.args())
     finally:
         progress.close()
-    if result.success:
-        return
+    if results_path.exists():
+        outcome = read_run_results(results_path)
+        if outcome.results or result.success:
+            return outcome
     reasons = []
-    for failure in progress.failures:
-        reasons.append(f"{failure['node']} ({failure['status']}): {_first_lines(failure['message'])}")
     if result.exception is not None:
         reasons.append(_first_lines(str(result.exception)))
-    if not reasons:
-        reasons.extend(_first_lines(message) for message in progress.errors[:3])
+    reasons.extend(_first_lines(message) for message in progress.errors[:3])
     detail = " | ".join(reasons[:5]) or "no message from dbt"
-    more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
     raise DbtFailure(
-        f"dbt {run.command} failed: {detail}{more}. The previously published outputs were left untouched. "
+        f"dbt {run.command} failed: {detail}. Nothing was published. "
         "The full dbt log is in logs/dbt.log (or $DBT_LOG_PATH)."
     )
 
 
+def failing_rows(con, compiled_code: str | None, limit: int = 3) -> list[dict]:
+    """The first rows a failed test returns, by running its compiled query again on the (read-only) warehouse;
+    empty when it cannot run."""
+    if not compiled_code:
+        return []
+    try:
+        cursor = con.execute(f"select * from ({compiled_code.strip().rstrip(';')}) as failing limit {limit}")
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except Exception:  # the numbers are a courtesy: the failure itself is already known
+        return []
+
+
+def describe_failure(result: NodeResult, rows: list[dict]) -> str:
+    """`name: N failing rows, e.g. col=value, …` for the error message."""
+    count = result.failures if result.failures is not None else "?"
+    text = f"{result.name}: {count} failing row{'s' if count != 1 else ''}"
+    if rows:
+        shown = "; ".join(", ".join(f"{k}={_short(v)}" for k, v in row.items()) for row in rows)
+        text += f" ({shown})"
+    elif result.message:
+        text += f" ({_first_lines(result.message, 200)})"
+    return text
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _first_lines(text: str | None, limit: int = 400) -> str:
-    flat = " ".join(line.strip() for line in (text or "").strip().splitlines() if line.strip())
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text or "")  # dbt colours unit test diffs
+    flat = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1  # a bug or an environment problem not covered below (run with --debug for the traceback)
-EXIT_BAD_INPUT = 2  # bad options, missing raw file, missing required column, bad --as-of date
-EXIT_DBT_FAILED = 3  # dbt could not build: a model, a hook or a dbt data test failed
-EXIT_VALIDATION_FAILED = 4  # dbt succeeded but an output check of the driver failed; nothing was published
-EXIT_PUBLISH_FAILED = 5  # the outputs could not be published (another run holds the lock, disk full, ...)
+EXIT_BAD_INPUT = 2  # bad options, missing raw file or required column, bad --as-of date, unwritable output path
+EXIT_DBT_FAILED = 3  # dbt could not build: a model, a hook, a unit test or a test's query failed
+EXIT_VALIDATION_FAILED = 4  # the models were built but a dbt data test failed; nothing was published
+EXIT_PUBLISH_FAILED = 5  # the release could not be written (another run holds a lock, disk full, ...)
 EXIT_STALE_INPUT = 6  # the raw data is older than freshness_error_after_hours (see --freshness)
 
 EXIT_CODES_HELP = """\
 exit codes:
-  0  success: marts built, validated and published
-  1  unexpected error (run again with --debug for the traceback)
-  2  bad input: an option, a missing raw file or required column, an invalid --as-of date
-  3  dbt failed (a model, hook or dbt data test); the previously published outputs are untouched
-  4  output validation failed (see the check named in the message); nothing was published
-  5  publishing failed (another run holds the lock, a file could not be written)
+  0  success: marts built, every dbt test passed, the new release is current
+  1  unexpected error (run again with --debug for the traceback); nothing was published
+  2  bad input: an option, a missing raw file or required column, an invalid --as-of date, an output
+     folder or link that cannot be written; nothing was built
+  3  dbt failed: a model, hook or unit test, or a test that could not run; nothing was published
+  4  a dbt data test failed (each named with its numbers in the message); nothing was published
+  5  the release could not be written (another run holds a lock, a disk is full); nothing was published
   6  raw data stale beyond the freshness error threshold (--freshness error); nothing was built
+  130 interrupted before the release was made current; nothing was published
 """
 
 

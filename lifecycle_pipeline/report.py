@@ -22,7 +22,7 @@ import yaml  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import PROJECT_DIR  # noqa: E402
-from .checks import STAGES, table_exists  # noqa: E402
+from .catalog import STAGES, table_exists  # noqa: E402
 
 STAGE_COLOURS = {
     "prospect": "#9aa5b1",

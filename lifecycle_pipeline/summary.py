@@ -10,7 +10,7 @@ import datetime as dt
 
 import duckdb
 
-from .checks import SOURCES, STAGES, table_exists
+from .catalog import SOURCES, STAGES, table_exists
 
 TOP_REASONS = 3
 PARAMETER_ORDER = ["r", "alpha", "a", "b", "p", "q", "v"]  # BG/NBD, then Gamma-Gamma

@@ -375,6 +375,9 @@ def dbt_env(raw_dir: Path, database: Path, work_dir: Path) -> dict:
         "DBT_TARGET_PATH": str(work_dir / "dbt-target"),
         "DBT_LOG_PATH": str(work_dir / "dbt-logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # the driver's release (runs with tests): in the work folder, not the project's output/
+        "LIFECYCLE_RELEASE_DIR": str(work_dir / "releases"),
+        "LIFECYCLE_ACTIVATION_DIR": str(work_dir / "activation"),
     }
 
 

@@ -1,7 +1,8 @@
-"""scripts/run_pipeline.py end to end: options, exit codes, validation, publish, export, report.
+"""scripts/run_pipeline.py end to end: options, exit codes, failed dbt tests, the release, export link, report.
 
 The driver runs as a subprocess (sys.executable) against tmp_path databases. One successful build is
-shared by the module (`built`); tests that change a database work on a copy of it.
+shared by the module (`built`); tests that change the warehouse work on a copy of it. The kill loop and what BI
+may read are in test_release.py.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from dbt_harness import run_dbt
 from driver_data import AS_OF, write_raw
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DRIVER = PROJECT_DIR / "scripts" / "run_pipeline.py"
-MARTS = ("customer_lifecycle", "lifecycle_summary", "campaign_audiences", "abandoned_cart_reminders", "rfm_summary")
+BI_MARTS = ("customer_lifecycle", "lifecycle_summary", "rfm_summary", "fct_orders")
 
 # Hand-computed from tests/python/driver_data.py as of 2026-10-31 (see the comments there):
 # persons 1-6 buy every 30 days (repeat), 7-12 bought once long ago and 13-18 stopped in spring (lapsed:
@@ -36,7 +38,8 @@ EXPECTED_NET_REVENUE = Decimal("3153.00")
 OPTIONS = (
     "--raw-dir", "--as-of", "--database", "--target", "--full-refresh", "--select", "--generate", "--customers",
     "--export-dir", "--report", "--json", "--quiet", "--max-quarantine-share", "--debug",
-    "--as-of-range", "--step", "--freshness", "--skip-tests",
+    "--as-of-range", "--step", "--freshness", "--skip-tests", "--release-dir", "--activation-dir",
+    "--keep-releases", "--umask",
 )  # fmt: skip
 
 
@@ -45,20 +48,23 @@ def run_driver(*args: str, work: Path) -> subprocess.CompletedProcess:
         **os.environ,
         "DBT_TARGET_PATH": str(work / "dbt-target"),
         "DBT_LOG_PATH": str(work / "dbt-logs"),
+        # releases beside the test's files, never in the project's output/ (options win)
+        "LIFECYCLE_RELEASE_DIR": str(work / "releases"),
+        "LIFECYCLE_ACTIVATION_DIR": str(work / "activation"),
     }
-    env.pop("LIFECYCLE_DUCKDB_PATH", None)
-    env.pop("LIFECYCLE_RAW_DIR", None)
+    for name in ("LIFECYCLE_DUCKDB_PATH", "LIFECYCLE_RAW_DIR", "LIFECYCLE_KEY_SALT", "LIFECYCLE_FAULT_AT"):
+        env.pop(name, None)
     env.pop("LIFECYCLE_THREADS", None)  # the driver chooses (docs/driver.md "dbt threads")
     return subprocess.run(
         [sys.executable, str(DRIVER), *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900
     )
 
 
-def marts_digest(database: Path) -> dict[str, str]:
+def marts_digest(database: Path, marts: tuple[str, ...]) -> dict[str, str]:
     """Hash of every mart's rows in a fixed order: equal digests = identical marts."""
     digests = {}
     with duckdb.connect(str(database), read_only=True) as con:
-        for mart in MARTS:
+        for mart in marts:
             rows = con.execute(f"select * from marts.{mart} order by all").fetchall()
             digests[mart] = hashlib.sha256(repr(rows).encode()).hexdigest()
     return digests
@@ -66,7 +72,7 @@ def marts_digest(database: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """One full successful run: raw files, published database, Parquet export, report, JSON summary."""
+    """One full successful run: raw files, warehouse, release (with --export-dir and --report links), JSON."""
     work = tmp_path_factory.mktemp("driver")
     raw = write_raw(work / "raw")
     database = work / "warehouse" / "lifecycle.duckdb"
@@ -80,6 +86,8 @@ def built(tmp_path_factory):
         "work": work,
         "raw": raw,
         "database": database,
+        "releases": work / "releases",
+        "release": work / "releases" / "current",
         "export": work / "export",
         "report": work / "report.html",
         "summary": json.loads(result.stdout),
@@ -94,6 +102,12 @@ def copy_database(built, name: str) -> Path:
     return target
 
 
+def current_release(built) -> tuple[str, dict[str, str]]:
+    """The current release's name and the digest of its database's marts."""
+    release = built["release"]
+    return os.readlink(release), marts_digest(release / "lifecycle.duckdb", BI_MARTS)
+
+
 # --- options and exit codes ----------------------------------------------------------------------------
 
 
@@ -102,7 +116,7 @@ def test_help_lists_every_option_and_the_exit_codes(tmp_path):
     assert result.returncode == 0
     for option in OPTIONS:
         assert option in result.stdout, option
-    for line in ("0  success", "2  bad input", "3  dbt failed", "4  output validation failed"):
+    for line in ("0  success", "2  bad input", "3  dbt failed", "4  a dbt data test failed", "5  the release"):
         assert line in result.stdout
 
 
@@ -139,9 +153,9 @@ def test_as_of_must_be_a_real_date(tmp_path, bad_date):
     assert "Traceback" not in result.stderr
 
 
-def test_dbt_failure_exits_3_and_keeps_the_published_database(built):
+def test_dbt_failure_exits_3_and_publishes_nothing(built):
     database = copy_database(built, "dbt_failure")
-    before = marts_digest(database)
+    before = current_release(built)
     result = run_driver(
         "--raw-dir", str(built["raw"]), "--database", str(database), "--target", "no_such_target",
         work=built["work"],
@@ -149,8 +163,8 @@ def test_dbt_failure_exits_3_and_keeps_the_published_database(built):
     assert result.returncode == 3, result.stderr[-2000:]
     assert "dbt build failed" in result.stderr and "no_such_target" in result.stderr
     assert "Traceback" not in result.stderr
-    assert marts_digest(database) == before
-    assert not (database.parent / f".{database.name}.work").exists()
+    assert current_release(built) == before
+    assert not [p for p in built["releases"].iterdir() if p.name.startswith(".tmp-")]
 
 
 def test_generate_makes_the_raw_files_before_the_input_checks(tmp_path):
@@ -164,28 +178,43 @@ def test_generate_makes_the_raw_files_before_the_input_checks(tmp_path):
     assert result.returncode == 3, result.stderr[-2000:]
     for dataset in ("orders", "sessions", "newsletter_signups", "email_events"):
         assert (raw / f"{dataset}.csv").is_file(), dataset
-    assert set(json.loads(result.stdout)["phases"]) == {"generate", "inputs", "work_copy", "dbt"}
+    assert set(json.loads(result.stdout)["phases"]) == {"generate", "inputs", "dbt"}
     assert "--customers only makes sense with --generate" in run_driver("--customers", "5", work=tmp_path).stderr
 
 
-def test_quarantine_share_breach_fails_validation_and_publishes_nothing(built):
+def test_a_failed_data_test_exits_4_names_it_with_its_numbers_and_publishes_nothing(built):
     database = copy_database(built, "validation_failure")
-    before = marts_digest(database)
+    before = current_release(built)
     result = run_driver(
         "--raw-dir", str(built["raw"]), "--database", str(database), "--as-of", "2026-11-01",
         "--max-quarantine-share", "0", "--json",
         work=built["work"],
     )  # fmt: skip
     assert result.returncode == 4, result.stderr[-2000:]
-    # The one bad orders row: 1 of 72 rows (71 valid + 1 bad).
-    assert "quarantine share (orders)" in result.stderr
-    assert "1 of 72 rows quarantined" in result.stderr
+    # The one bad orders row: 1 of 72 rows (71 valid + 1 bad), over a limit of 0.
+    assert "quarantine_share_within_limit_stg_shop__orders" in result.stderr
+    assert "1 failing row (staged_rows=71, quarantined_rows=1, raw_rows=72, quarantine_share=0.0138889" in result.stderr
     summary = json.loads(result.stdout)
-    failed = [check["check"] for check in summary["checks"] if not check["ok"]]
-    assert failed == ["quarantine share (orders)"]
-    assert summary["dbt_threads"] == [2]  # a database was published: an incremental run, the profile's threads
-    # The run built a different as-of date, but nothing of it was published.
-    assert marts_digest(database) == before
+    assert len(summary["failed_tests"]) == 1 and "max_share=0" in summary["failed_tests"][0]
+    assert summary["dbt_threads"] == [2]  # the warehouse existed: an incremental run, the profile's threads
+    # The run built a different as-of date in its warehouse, but nothing of it was published.
+    assert current_release(built) == before
+    assert "release" not in summary["phases"]
+
+
+def test_the_new_data_tests_fail_on_broken_marts(built, tmp_path):
+    """Net revenue that does not reconcile and an empty mart each fail their dbt test (the driver would exit 4)."""
+    database = copy_database(built, "broken_marts")
+    with duckdb.connect(str(database)) as con:
+        con.execute("update marts.lifecycle_summary set net_revenue = net_revenue + 1 where lifecycle_stage = 'repeat'")
+        con.execute("delete from marts.rfm_summary")
+    result = run_dbt(
+        ["test", "--select", "assert_net_revenue_reconciles", "assert_marts_not_empty"],
+        built["raw"], database, dbt_vars={"as_of_date": AS_OF.isoformat()}, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "FAIL 1 assert_net_revenue_reconciles" in result.stdout
+    assert "FAIL 1 assert_marts_not_empty" in result.stdout
 
 
 # --- a successful run ----------------------------------------------------------------------------------
@@ -209,78 +238,43 @@ def test_summary_reports_the_run(built):
     assert summary["audiences"]["abandoned_cart"] == 2
     # Subscribed prospects 21-24; 19 and 20 ignore their mail (cold): archived, so not in first_purchase.
     assert summary["audiences"]["first_purchase"] == 4
-    assert set(summary["phases"]) == {"inputs", "work_copy", "dbt", "validate", "publish"}
+    assert set(summary["phases"]) == {"inputs", "dbt", "release"}
     # a build from scratch, but of a small input: the profile's two threads
     assert summary["dbt_threads"] == [2]
+    assert [check["check"] for check in summary["checks"]] == ["dbt data tests", "dbt unit tests"]
     assert all(check["ok"] for check in summary["checks"])
-    assert summary["outputs"]["database"] == str(built["database"])
+    assert summary["tests"]["test"]["pass"] > 150 and set(summary["tests"]["test"]) == {"pass"}
+    assert summary["outputs"]["warehouse"] == str(built["database"])
+    assert summary["outputs"]["release"] == str(built["release"])
+    assert summary["release"]["id"] == os.readlink(built["release"])
+    assert summary["release"]["activation_tables"] == {"abandoned_cart_reminders": 2, "campaign_audiences": 16}
 
 
-def test_marts_hold_the_hand_computed_revenue(built):
-    with duckdb.connect(str(built["database"]), read_only=True) as con:
+def test_release_holds_the_hand_computed_revenue(built):
+    with duckdb.connect(str(built["release"] / "lifecycle.duckdb"), read_only=True) as con:
         revenue = con.execute("select sum(net_revenue) from marts.lifecycle_summary").fetchone()[0]
     assert Decimal(str(revenue)).quantize(Decimal("0.01")) == EXPECTED_NET_REVENUE
 
 
-def test_killed_run_leaves_the_published_database_then_a_rerun_gives_identical_marts(built):
-    database = copy_database(built, "rerun")
-    before = marts_digest(database)
-    work_dir = database.parent / f".{database.name}.work"
-
-    # A run killed (SIGKILL: no clean-up at all) while dbt is building.
-    env = {**os.environ, "DBT_TARGET_PATH": str(built["work"] / "dbt-target"), "DBT_LOG_PATH": str(built["work"])}
-    killed = subprocess.Popen(
-        # driver_data is historic (as of 2026-10-31): report freshness, don't stop on it
-        [sys.executable, str(DRIVER), "--raw-dir", str(built["raw"]), "--database", str(database),
-         "--freshness", "warn"],
-        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        for line in killed.stderr:
-            if " dbt [" in line:  # the first dbt node has finished
-                break
-        killed.kill()
-    finally:
-        killed.wait(timeout=60)
-        killed.stderr.close()
-    assert killed.returncode == -9
-    assert work_dir.exists()  # the interrupted work copy is left behind ...
-    assert marts_digest(database) == before  # ... and the published database is untouched and readable
-
-    # A re-run with the same inputs while a BI tool has the published file open read-only.
-    reader = duckdb.connect(str(database), read_only=True)
-    try:
-        result = run_driver(
-            "--raw-dir", str(built["raw"]), "--database", str(database), "--as-of", AS_OF.isoformat(), "--quiet",
-            "--export-dir", str(database.parent / "export"),
-            work=built["work"],
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert result.stdout == ""  # --quiet: nothing but errors
-        # The reader keeps reading the version it opened.
-        assert reader.execute("select count(*) from marts.customer_lifecycle").fetchone()[0] == 24
-    finally:
-        reader.close()
-    assert marts_digest(database) == before
-    assert not work_dir.exists()
-    # Same inputs, same as-of date: byte-identical Parquet files.
-    for first in sorted(built["export"].glob("*.parquet")):
-        assert (database.parent / "export" / first.name).read_bytes() == first.read_bytes(), first.name
-
-
-def test_export_writes_readable_parquet_with_the_same_row_counts(built):
-    export = built["export"]
+def test_the_warehouse_keeps_every_schema(built):
     with duckdb.connect(str(built["database"]), read_only=True) as con:
-        marts = [r[0] for r in con.execute("select table_name from information_schema.tables "
-                                           "where table_schema = 'marts'").fetchall()]  # fmt: skip
+        schemas = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
+    assert schemas == {"raw", "staging", "quarantine", "intermediate", "marts"}
+
+
+def test_export_link_shows_the_current_release_with_matching_row_counts(built):
+    export = built["export"]
+    assert export.is_symlink() and export.resolve() == built["release"].resolve()
+    manifest = json.loads((export / "_manifest.json").read_text())
+    with duckdb.connect(str(export / "lifecycle.duckdb"), read_only=True) as con:
+        marts = [r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()]
         counts = {mart: con.execute(f"select count(*) from marts.{mart}").fetchone()[0] for mart in marts}
-    assert set(MARTS) <= set(marts)
+    assert set(BI_MARTS) <= set(marts)
+    assert manifest["as_of_date"] == "2026-10-31" and manifest["tables"] == counts
     for mart, rows in counts.items():
         assert pq.read_table(export / f"{mart}.parquet").num_rows == rows, mart
     assert counts["customer_lifecycle"] == 24
-    manifest = json.loads((export / "_manifest.json").read_text())
-    assert manifest["as_of_date"] == "2026-10-31" and manifest["tables"] == counts
-    assert not [p for p in export.iterdir() if p.name.startswith(".tmp")]
+    assert not [p for p in built["releases"].iterdir() if p.name.startswith(".tmp")]
 
 
 class _Collector(HTMLParser):
@@ -321,3 +315,26 @@ def test_report_is_self_contained_html_with_the_stage_counts(built):
     stage_rows = {row[0]: row[1] for row in parser.rows if row and row[0] in EXPECTED_STAGES}
     assert stage_rows == {stage: str(count) for stage, count in EXPECTED_STAGES.items()}
     assert "as of 2026-10-31" in text
+
+
+def test_a_reader_keeps_the_release_it_opened_while_the_next_one_is_published(built):
+    """Last in the module: it makes a new release current."""
+    release = built["release"]
+    reader = duckdb.connect(str(release / "lifecycle.duckdb"), read_only=True)
+    before = os.readlink(release)
+    try:
+        # the release phase alone on the same warehouse (as the kill loop in test_release.py runs it)
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from lifecycle_pipeline.cli import main; "
+             "sys.exit(main(sys.argv[1:], build=False))", "--database", str(built["database"]),
+             "--release-dir", str(built["releases"]), "--activation-dir", str(built["work"] / "activation"), "--quiet"],
+            cwd=PROJECT_DIR, env={**os.environ, "DBT_TARGET_PATH": str(built["work"] / "dbt-target")},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert os.readlink(release) != before
+        # The reader keeps reading the release it opened; the new one holds the same marts.
+        assert reader.execute("select count(*) from marts.customer_lifecycle").fetchone()[0] == 24
+    finally:
+        reader.close()
+    assert (built["releases"] / before).is_dir()  # kept: one of the last three

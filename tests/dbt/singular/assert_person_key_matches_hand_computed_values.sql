@@ -1,7 +1,10 @@
 -- person_key (macros/person_key.sql): the first 15 hex digits of md5(email) as a bigint. Expected values are
 -- Python's int(hashlib.md5(email.encode()).hexdigest()[:15], 16): an md5 starting with zeros (leading zeros
 -- kept out of the number), one starting with ff (the largest keys stay positive), and the two extremes of
--- person_key_from_md5. Every row whose key differs is returned.
+-- person_key_from_md5. With a salt the key is the same number of md5(salt || email): Python's
+-- int(hashlib.md5((salt + email).encode()).hexdigest()[:15], 16), a quote in the salt included. Salts are given
+-- explicitly, so a salt set in the environment does not change these cases. Every row whose key differs is
+-- returned.
 with
 
 cases as (
@@ -39,7 +42,21 @@ email_keyed as (
     select
         'person_key of the email' as case_name,
         1149154422449960801 as expected_key,
-        {{ person_key("'mixed.case@shop.test'") }} as actual_key
+        {{ person_key("'mixed.case@shop.test'", salt='') }} as actual_key
+
+    union all
+
+    select
+        'person_key with salt pepper' as case_name,
+        166351181022338886 as expected_key,
+        {{ person_key("'mixed.case@shop.test'", salt='pepper') }} as actual_key
+
+    union all
+
+    select
+        'person_key with a quote in the salt' as case_name,
+        933596580867756836 as expected_key,
+        {{ person_key("'mixed.case@shop.test'", salt="o'salt") }} as actual_key
 
 ),
 
