@@ -384,30 +384,33 @@ def hostile_build(tmp_path_factory):
     return raw_dir, database
 
 
-def _staged_row(database: Path, case: Case) -> tuple | None:
-    columns = ", ".join(STAGED_COLUMNS[case.dataset])
-    id_column = ID_COLUMNS[case.dataset]
-    rows = query(database, f"select {columns} from staging.stg_shop__{case.dataset} where {id_column} = '{case.key}'")
-    assert len(rows) <= 1
-    return rows[0] if rows else None
-
-
-def _quarantined_rows(database: Path, case: Case) -> list[dict]:
-    with_names = query(
-        database,
-        f"select * from quarantine.quarantine_shop__{case.dataset} "
-        f"where {ID_COLUMNS[case.dataset]} = '{case.key}' or raw_record = "
-        + ("'" + case.record.replace("'", "''") + "'" if case.record is not None else "null"),
-    )
-    names = [row[0] for row in query(database, f"describe quarantine.quarantine_shop__{case.dataset}")]
-    return [dict(zip(names, row, strict=True)) for row in with_names]
+@pytest.fixture(scope="module")
+def outcomes(hostile_build) -> dict:
+    """Per dataset: the staged rows by id (STAGED_COLUMNS), and the quarantined rows as dicts."""
+    _, database = hostile_build
+    found = {}
+    with duckdb.connect(str(database), read_only=True) as con:
+        for dataset, id_column in ID_COLUMNS.items():
+            columns = ", ".join([id_column, *STAGED_COLUMNS[dataset]])
+            staged_rows = con.execute(f"select {columns} from staging.stg_shop__{dataset}").fetchall()
+            cursor = con.execute(f"select * from quarantine.quarantine_shop__{dataset}")
+            names = [column[0] for column in cursor.description]
+            found[dataset] = {
+                "staged": {row[0]: row[1:] for row in staged_rows},
+                "quarantined": [dict(zip(names, row, strict=True)) for row in cursor.fetchall()],
+            }
+    return found
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{case.dataset}-{case.key}" for case in CASES])
-def test_each_hostile_row_has_its_exact_outcome(hostile_build, case):
-    _, database = hostile_build
-    found = _staged_row(database, case)
-    quarantined_rows = _quarantined_rows(database, case)
+def test_each_hostile_row_has_its_exact_outcome(outcomes, case):
+    id_column = ID_COLUMNS[case.dataset]
+    found = outcomes[case.dataset]["staged"].get(case.key)
+    quarantined_rows = [
+        row
+        for row in outcomes[case.dataset]["quarantined"]
+        if row[id_column] == case.key or (case.record is not None and row["raw_record"] == case.record)
+    ]
     if case.staged is not None:
         assert quarantined_rows == []
         assert found == tuple(case.staged[column] for column in STAGED_COLUMNS[case.dataset])
@@ -418,7 +421,7 @@ def test_each_hostile_row_has_its_exact_outcome(hostile_build, case):
     assert row["quarantine_reason"] == case.reason
     if case.record is not None:
         assert row["raw_record"] == case.record
-        assert row[ID_COLUMNS[case.dataset]] is None
+        assert row[id_column] is None
     else:
         assert row["raw_record"] is None
         assert {column: row[column] for column in case.raw} == case.raw
