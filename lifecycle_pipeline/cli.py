@@ -336,7 +336,7 @@ def check_outcome(run: Run, outcome: Outcome) -> None:
         details = [describe_failure(test, failing_rows(con, test.compiled_code)) for test in failed]
     run.summary["failed_tests"] = details
     raise ValidationFailure(
-        f"{len(failed)} dbt data test(s) failed, so nothing was published: " + "; ".join(details) + ". "
+        f"{len(failed)} data test(s) failed, so nothing was published: " + "; ".join(details) + ". "
         "The current release is unchanged."
     )
 

@@ -46,8 +46,10 @@ class DbtFailure(PipelineError):
 
 
 class ValidationFailure(PipelineError):
+    """A dbt data test returned failing rows."""
+
     exit_code = EXIT_VALIDATION_FAILED
-    phase = "validate"
+    phase = "dbt tests"
 
 
 class PublishFailure(PipelineError):

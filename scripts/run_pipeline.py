@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build, validate and publish the customer-lifecycle pipeline (see `--help` and docs/driver.md)."""
+"""Build and test the customer-lifecycle pipeline, then publish a release (see `--help` and docs/driver.md)."""
 
 from __future__ import annotations
 
