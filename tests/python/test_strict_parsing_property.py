@@ -36,7 +36,7 @@ OTHER_HEADERS = {
 EARLIEST = dt.datetime(1990, 1, 1)
 MAX_AMOUNT = Decimal(1_000_000)
 STAGED = ["order_id", "customer_id", "email", "status", "amount", "ordered_at"]  # stg_shop__orders
-SELECT = ["--select", "base_shop__orders", "stg_shop__orders", "quarantine_shop__orders"]
+SELECT = ["--select", "+stg_shop__orders", "+quarantine_shop__orders"]
 
 # --- values, valid and not --------------------------------------------------------------------------------------
 HIDDEN = ["\u200b", "\u200d", "\u00ad", "\ufeff", "\x00", "\t", "\x7f", " ", "\u00a0", "\u2028"]
