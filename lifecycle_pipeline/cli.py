@@ -28,7 +28,7 @@ from .errors import (
     PipelineError,
     ValidationFailure,
 )
-from .inputs import check_raw_dir, parse_as_of, parse_as_of_range, raw_bytes
+from .inputs import check_raw_dir, landed_batches, parse_as_of, parse_as_of_range, raw_bytes
 
 DEFAULT_RAW_DIR = PROJECT_DIR / "data" / "sample"
 DEFAULT_GENERATED_DIR = PROJECT_DIR / "data" / "generated"
@@ -257,7 +257,9 @@ def phase_generate(run: Run) -> None:
 
 
 def phase_inputs(run: Run) -> None:
-    files = check_raw_dir(run.raw_dir, os.environ.get("LIFECYCLE_RAW_FORMAT", "auto"))
+    # A normal run on an existing warehouse: the files a folder has landed already were checked when they landed.
+    landed = landed_batches(run.database) if run.builds_on_published else None
+    files = check_raw_dir(run.raw_dir, os.environ.get("LIFECYCLE_RAW_FORMAT", "auto"), landed)
     run.raw_bytes = raw_bytes(files)
     run.log("inputs ok: " + ", ".join(f.path.name for f in files))
     check_freshness(run)

@@ -17,6 +17,7 @@ import yaml
 from . import PROJECT_DIR
 from .csv_files import check_csv_file, csv_header_fields, glob_literal
 from .errors import InputError
+from .parquet_files import check_parquet_utf8
 
 SOURCES_YML = PROJECT_DIR / "models" / "staging" / "shop" / "_shop__sources.yml"
 SOURCE_NAME = "shop"
@@ -128,11 +129,13 @@ def folder_files(folder: Path, fmt: str) -> list[Path]:
     return sorted(path for path in folder.glob(f"*.{fmt}") if path.is_file())
 
 
-def file_columns(path: Path, con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+def file_columns(path: Path, con: duckdb.DuckDBPyConnection, check_content: bool = True) -> tuple[str, ...]:
     """Column names of a raw file, read the way the dbt hook reads them: the Parquet footer, or a CSV file's
-    header row after the whole file was checked (UTF-8, one kind of line break: lifecycle_pipeline/csv_files.py)."""
+    header row. With `check_content` the whole file is checked first (UTF-8 text, and for CSV one kind of line
+    break and closed quotes: lifecycle_pipeline/csv_files.py, lifecycle_pipeline/parquet_files.py)."""
     if path.suffix != ".parquet":
-        check_csv_file(path)
+        if check_content:
+            check_csv_file(path)
         return csv_header_fields(path)
     quoted = "'" + glob_literal(path).replace("'", "''") + "'"
     reader = f"read_parquet({quoted})"
@@ -141,12 +144,32 @@ def file_columns(path: Path, con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"Raw file {path} cannot be read as {path.suffix[1:]}: {first_line}") from None
+    if check_content:
+        check_parquet_utf8(path)
     return tuple(row[0] for row in rows)
 
 
-def check_raw_dir(raw_dir: Path, raw_format: str = "auto") -> list[RawFile]:
-    """Every dataset present, every one of its files with every required column; raises InputError naming the
-    file and the column."""
+def landed_batches(database: Path) -> dict[str, set[str]]:
+    """Per dataset, the raw files (by name) the warehouse `database` has landed already: their content was
+    checked on the run that landed them, and a landed batch is never read again (docs/design.md "Landing").
+    Empty when the warehouse or a landed table cannot be read: then every file is checked."""
+    landed: dict[str, set[str]] = {}
+    if not database.is_file():
+        return landed
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            for dataset in required_columns():
+                rows = con.execute(f"select distinct _source_file from staging.base_shop__{dataset}").fetchall()
+                landed[dataset] = {row[0] for row in rows}
+    except duckdb.Error:
+        return {}
+    return landed
+
+
+def check_raw_dir(raw_dir: Path, raw_format: str = "auto", landed: dict[str, set[str]] | None = None) -> list[RawFile]:
+    """Every dataset present, every one of its files with every required column and readable text; raises
+    InputError naming the file and the column (or line). Files of a dataset folder named in `landed` (see
+    landed_batches) have only their columns checked."""
     if not raw_dir.is_dir():
         raise InputError(f"Raw folder {raw_dir} does not exist or is not a folder; pass --raw-dir DIR.")
     found = []
@@ -154,7 +177,9 @@ def check_raw_dir(raw_dir: Path, raw_format: str = "auto") -> list[RawFile]:
     # files is ~1,500 files).
     with duckdb.connect() as con:
         for dataset, required in required_columns().items():
-            found.append(_check_dataset(raw_dir, dataset, required, raw_format, con))
+            found.append(
+                _check_dataset(raw_dir, dataset, required, raw_format, con, (landed or {}).get(dataset, set()))
+            )
     return found
 
 
@@ -164,14 +189,14 @@ def raw_bytes(raw_files: list[RawFile]) -> int:
 
 
 def _check_dataset(
-    raw_dir: Path, dataset: str, required: list[str], raw_format: str, con: duckdb.DuckDBPyConnection
+    raw_dir: Path, dataset: str, required: list[str], raw_format: str, con: duckdb.DuckDBPyConnection, landed: set[str]
 ) -> RawFile:
     """One dataset's file or folder, every file checked for the required columns."""
     path = find_raw_file(raw_dir, dataset, raw_format)
     files = tuple(folder_files(path, "parquet") or folder_files(path, "csv")) if path.is_dir() else (path,)
     all_columns: dict[str, None] = {}
     for file in files:
-        columns = file_columns(file, con)
+        columns = file_columns(file, con, check_content=not (path.is_dir() and file.name in landed))
         present = {column.strip().lower() for column in columns}
         missing = [column for column in required if column not in present]
         if missing:

@@ -29,7 +29,7 @@ from dbt_harness import PROJECT_DIR, query, run_dbt
 
 from lifecycle_pipeline import csv_files
 from lifecycle_pipeline.errors import EXIT_BAD_INPUT, InputError
-from lifecycle_pipeline.inputs import check_raw_dir
+from lifecycle_pipeline.inputs import check_raw_dir, landed_batches
 from lifecycle_pipeline.summary import collect, format_text
 
 ID_COLUMNS = {
@@ -592,6 +592,55 @@ def test_a_bad_file_in_a_folder_is_named(tmp_path):
     (raw / "orders" / "part-2.csv").write_bytes(HEADER + b"o2,c1,\x96,2024-03-01,completed,5\n")
     with pytest.raises(InputError, match=r"orders/part-2\.csv is not valid UTF-8: line 2: byte 0x96"):
         check_raw_dir(raw)
+
+
+def _sessions_with_text(raw: Path, values: list[bytes], row_group_size: int = 2) -> Path:
+    """sessions.parquet whose `email` column holds `values` as they are, valid UTF-8 or not (written unchecked)."""
+    rows = [dict(SESSION_ROWS[0], session_id=f"s{index}") for index in range(len(values))]
+    table = pa.Table.from_pylist(rows)
+    emails = pa.array(values, pa.binary()).view(pa.string())
+    table = table.set_column(table.column_names.index("email"), "email", emails)
+    path = raw / "sessions.parquet"
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return path
+
+
+def test_a_parquet_value_that_is_not_utf8_stops_the_check_naming_row_and_column(tmp_path):
+    """Row 5 sits in the third row group of two rows each: the row number counts across groups."""
+    raw = _raw_with_orders(tmp_path, HEADER + ROW)
+    values = [b"a@example.com"] * 4 + [b"caf\xe9@example.com", b"b@example.com"]
+    _sessions_with_text(raw, values)
+    message = r"sessions\.parquet is not valid UTF-8: row 5, column 'email': byte 0xE9 at byte 3 of the value"
+    with pytest.raises(InputError, match=message):
+        check_raw_dir(raw)
+
+
+def test_a_landed_file_is_not_read_again_but_a_new_one_is(tmp_path):
+    """A folder's files the warehouse has landed were checked when they landed: only their columns are read."""
+    raw = _raw_with_orders(tmp_path, HEADER + ROW)
+    (raw / "orders.csv").unlink()
+    (raw / "orders").mkdir()
+    # part-1 mixes line breaks: the content check refuses it, reading its header does not
+    (raw / "orders" / "part-1.csv").write_bytes(HEADER + ROW.replace(b"\n", b"\r\n") + ROW)
+    (raw / "orders" / "part-2.csv").write_bytes(HEADER + ROW)
+    check_raw_dir(raw, landed={"orders": {"part-1.csv"}})
+    with pytest.raises(InputError, match=r"orders/part-1\.csv"):
+        check_raw_dir(raw, landed={"orders": {"part-2.csv"}})
+
+
+def test_landed_batches_reads_the_warehouse_and_is_empty_without_one(tmp_path):
+    database = tmp_path / "lifecycle.duckdb"
+    assert landed_batches(database) == {}
+    with duckdb.connect(str(database)) as con:
+        con.execute("create schema staging")
+        for dataset in ("orders", "sessions", "newsletter_signups", "email_events"):
+            con.execute(f"create table staging.base_shop__{dataset} as select 'part-1.csv' as _source_file")
+    assert landed_batches(database) == {
+        d: {"part-1.csv"} for d in ("orders", "sessions", "newsletter_signups", "email_events")
+    }
+    with duckdb.connect(str(database)) as con:
+        con.execute("drop table staging.base_shop__sessions")
+    assert landed_batches(database) == {}
 
 
 def test_glob_characters_in_the_raw_folder_are_read_literally(tmp_path):
