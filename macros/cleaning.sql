@@ -43,6 +43,12 @@
     end
 {%- endmacro %}
 
+{#- PostgreSQL: the helper function of macros/engine_functions.sql (no try_cast there; a plain cast would also
+    drop an offset). -#}
+{% macro postgres__to_utc_timestamp(expression) -%}
+    {{ adapter.quote(target.schema) }}.utc_timestamp_or_null(trim({{ expression }}))
+{%- endmacro %}
+
 {#- DuckDB: the plain timestamp cast is ~3x cheaper than the timestamptz path, but it silently drops an
     offset ('10:00+02:00' would stay 10:00). So it only takes text shaped exactly like an offset-less
     'YYYY-MM-DD[T ]HH:MM:SS' (no room left for an offset or a zone name); other ISO-shaped text goes the

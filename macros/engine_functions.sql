@@ -1,0 +1,35 @@
+{#- On-run-start hook: the helper functions some engines need, created (or replaced) before any model runs, in the
+    profile's schema (target.schema). Nothing on DuckDB and Spark. -#}
+{% macro create_engine_functions() -%}
+    {{ return(adapter.dispatch('create_engine_functions', 'customer_lifecycle')()) }}
+{%- endmacro %}
+
+{% macro default__create_engine_functions() -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#- PostgreSQL has no try_cast for timestamps (a bad text fails the statement) and 15 has no pg_input_is_valid:
+    utc_timestamp_or_null(text) returns the UTC timestamp of an ISO-8601 text, NULL when the text is not one.
+    Text without an offset is read as a plain timestamp (UTC by contract, whatever the session's time zone);
+    text with `Z` or an offset is read as timestamptz and converted to UTC — a plain cast would drop the offset
+    without a word. Only the ISO shapes DuckDB reads are accepted (tests/engines/test_postgres.py compares the
+    two on awkward texts). One statement: dbt runs a hook as one. -#}
+{% macro postgres__create_engine_functions() -%}
+    {%- set schema = adapter.quote(target.schema) -%}
+    {{ return(
+        'create schema if not exists ' ~ schema ~ ';\n'
+        ~ 'create or replace function ' ~ schema ~ '.utc_timestamp_or_null(value text) returns timestamp '
+        ~ 'language plpgsql immutable strict parallel safe as $body$\n'
+        ~ 'begin\n'
+        ~ "    if value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?$' then\n"
+        ~ '        return cast(value as timestamp);\n'
+        ~ "    elsif value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' then\n"
+        ~ "        return cast(value as timestamptz) at time zone 'UTC';\n"
+        ~ '    end if;\n'
+        ~ '    return null;\n'
+        ~ 'exception when others then\n'
+        ~ '    return null;\n'
+        ~ 'end\n'
+        ~ '$body$'
+    ) }}
+{%- endmacro %}
