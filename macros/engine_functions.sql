@@ -16,17 +16,25 @@
     two on awkward texts). One statement: dbt runs a hook as one. -#}
 {% macro postgres__create_engine_functions() -%}
     {%- set schema = adapter.quote(target.schema) -%}
+    {%- set time = "[T ][0-9]{1,2}:[0-5][0-9](:[0-5][0-9]([.][0-9]*)?)?" -%}
+    {%- set zone = "( ?[A-Z][A-Za-z0-9_/+-]*|[+-][0-9]{2}(:?[0-9]{2})?)" -%}
     {{ return(
         'create schema if not exists ' ~ schema ~ ';\n'
         ~ 'create or replace function ' ~ schema ~ '.utc_timestamp_or_null(value text) returns timestamp '
         ~ 'language plpgsql immutable strict parallel safe as $body$\n'
+        ~ 'declare\n'
+        ~ '    iso text;\n'
         ~ 'begin\n'
-        ~ "    if value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?$' then\n"
-        ~ '        return cast(value as timestamp);\n'
-        ~ "    elsif value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' then\n"
-        ~ "        return cast(value as timestamptz) at time zone 'UTC';\n"
+        ~ "    if value !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}(" ~ time ~ zone ~ "?)?$' then\n"
+        ~ '        return null;\n'
         ~ '    end if;\n'
-        ~ '    return null;\n'
+        ~ '    -- DuckDB keeps 6 decimals of a second (cut, not rounded) and reads a bare trailing dot\n'
+        ~ "    iso := regexp_replace(value, '(:[0-9]{2}[.][0-9]{1,6})[0-9]*', '\\1');\n"
+        ~ "    iso := regexp_replace(iso, '(:[0-9]{2})[.]([^0-9]|$)', '\\1\\2');\n"
+        ~ "    if iso ~ '" ~ time ~ zone ~ "$' then\n"
+        ~ "        return cast(iso as timestamptz) at time zone 'UTC';\n"
+        ~ '    end if;\n'
+        ~ '    return cast(iso as timestamp);\n'
         ~ 'exception when others then\n'
         ~ '    return null;\n'
         ~ 'end\n'

@@ -120,7 +120,7 @@ final as (
         cast(stddev_interval_days as {{ type_double() }}) as stddev_interval_days,
         expected_interval_days,
         cast(
-            {{ dbt.dateadd('day', 'cast(round(expected_interval_days) as ' ~ dbt.type_int() ~ ')', 'last_order_date') }}
+            {{ dbt.dateadd('day', 'cast(' ~ round_half_away_from_zero('expected_interval_days') ~ ' as ' ~ dbt.type_int() ~ ')', 'last_order_date') }}
             as date
         ) as expected_next_order_date,
         cast(days_since_last_order as {{ type_double() }}) / expected_interval_days as overdue_ratio,

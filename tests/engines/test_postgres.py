@@ -1,0 +1,225 @@
+"""The pipeline on PostgreSQL: a throwaway server (scripts/pg_server.py), the raw batches loaded by
+scripts/load_raw.py, a full build and two incremental nights, each compared with a DuckDB build of the same
+files (engine_compare.py), and the semantic differences between the two engines, each pinned (docs/engines.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from engine_compare import (
+    BATCHES,
+    DATASETS,
+    PROJECT_DIR,
+    REFERENCE_VARS,
+    SCRIPTS,
+    dbapi_relations,
+    dbt,
+    duckdb_relations,
+    generate_nights,
+    raw_folder_until,
+    relation_differences,
+)
+
+sys.path.insert(0, str(SCRIPTS))
+
+import load_raw  # noqa: E402
+import pg_server  # noqa: E402
+
+MARTS_QUERY = (
+    "select table_schema, table_name from information_schema.tables where table_schema = 'marts' order by table_name"
+)
+# Nights after the full build skip dbt's unit tests: they do not read the data (the full build runs them).
+NIGHT_ARGS = ["build", "--exclude", "test_type:unit"]
+# Texts whose reading differed between a plain PostgreSQL cast and DuckDB (docs/engines.md "Timestamps"), and
+# their neighbours; DuckDB's reading is the reference.
+TIMESTAMP_TEXTS = [
+    "2024-03-01",
+    "2024-03-01T10:00",
+    "2024-03-01 10:00:00",
+    "2024-03-01T10:00:00Z",
+    "2024-03-01T10:00:00+02:00",
+    "2024-03-01T10:00:00-05:30",
+    "2024-03-01T10:00:00+0200",
+    "2024-03-01T10:00:00+02",
+    "2024-03-01T10:00:00.123+01:00",
+    "2024-03-01T10:00:00.1234567",
+    "2024-03-01T10:00:00.",
+    "2024-03-01T1:00:00",
+    "2024-03-01T10:00:00 UTC",
+    "2024-03-01T10:00:00 Europe/Berlin",
+    "2024-03-01T10:00:00 +02:00",
+    "2024-03-01T23:59:60",
+    "2024-03-01T24:00:00",
+    "2024-02-29T00:00:00",
+    "2023-02-29",
+    "2025-13-45T10:00:00",
+    "2024-03-01T10",
+    "2024-03-01Z",
+    "2024-03-01T10:00:00z",
+    "2024-03-01T10:00:00+02:00 extra",
+    "10000-01-01",
+    "epoch",
+    "allballs",
+]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("postgres_engine")
+
+
+@pytest.fixture(scope="module")
+def batches(work) -> Path:
+    return generate_nights(work / "raw")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A PostgreSQL server of this module, stopped and removed at its end (its folder is a new one under the
+    system's temporary folder: user postgres must reach it, and pytest's folders are private)."""
+    with pg_server.running() as running:
+        yield running
+
+
+def _snapshot_duckdb(database: Path) -> dict:
+    return duckdb_relations(database)
+
+
+@pytest.fixture(scope="module")
+def duckdb_nights(work, batches) -> list[dict]:
+    """The reference: DuckDB over the same files, full build then one refresh per night."""
+    database = work / "duckdb" / "warehouse.duckdb"
+    database.parent.mkdir()
+    raw_dir = work / "duckdb_raw"
+    env = {"LIFECYCLE_DUCKDB_PATH": str(database), "LIFECYCLE_RAW_DIR": str(raw_dir), "LIFECYCLE_TARGET": "duckdb"}
+    snapshots = []
+    for night in range(len(BATCHES)):
+        raw_folder_until(batches, night, raw_dir)
+        args = ["build"] if night == 0 else NIGHT_ARGS
+        dbt([*args, "--vars", REFERENCE_VARS], env, work / "duckdb" / "target", work / "duckdb.log")
+        snapshots.append(_snapshot_duckdb(database))
+    return snapshots
+
+
+@pytest.fixture(scope="module")
+def postgres_nights(work, batches, server) -> dict:
+    """PostgreSQL: each night's file loaded by load_raw.py, then `dbt build --target postgres`; returns the
+    relations after each run, the landed batches, and the times."""
+    raw_dir = work / "pg_raw"
+    env = {**server.env(), "LIFECYCLE_TARGET": "postgres"}
+    snapshots, landed, seconds = [], [], []
+    for night in range(len(BATCHES)):
+        raw_folder_until(batches, night, raw_dir)
+        with _environment(server.env()):
+            load_raw.load_postgres(raw_dir, log=lambda _line: None)
+        args = ["build"] if night == 0 else NIGHT_ARGS
+        seconds.append(dbt(args, env, work / "pg_target", work / "postgres.log"))
+        connection = _connect(server)
+        try:
+            snapshots.append(dbapi_relations(connection, MARTS_QUERY))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "select _source_file, count(*), count(distinct _loaded_at) from staging.base_shop__orders "
+                    "group by 1 order by 1"
+                )
+                landed.append(cursor.fetchall())
+        finally:
+            connection.close()
+    (work / "postgres_seconds.json").write_text(json.dumps(seconds))
+    return {"snapshots": snapshots, "landed": landed, "seconds": seconds}
+
+
+class _environment:
+    """Set environment variables for a block (load_raw reads LIFECYCLE_PG_*)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.saved: dict[str, str | None] = {}
+
+    def __enter__(self):
+        import os
+
+        for name, value in self.values.items():
+            self.saved[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def __exit__(self, *_):
+        import os
+
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _connect(server):
+    import psycopg2
+
+    return psycopg2.connect(host=server.host, port=server.port, user=server.user, dbname=server.dbname)
+
+
+@pytest.mark.parametrize("night", [0, 1, 2], ids=["full_build", "first_night", "second_night"])
+def test_every_mart_equals_duckdb(duckdb_nights, postgres_nights, night):
+    reference, other = duckdb_nights[night], postgres_nights["snapshots"][night]
+    assert len([name for name in reference if name.startswith("marts.")]) >= 10
+    assert relation_differences(reference, other, "PostgreSQL") == []
+
+
+def test_nights_land_only_their_new_batch(postgres_nights):
+    """Each night appends the rows of its file and leaves the landed rows of earlier files as they were (one
+    load time per file: they were not reloaded)."""
+    landed = postgres_nights["landed"]
+    assert [[row[0] for row in night] for night in landed] == [list(BATCHES[: n + 1]) for n in range(3)]
+    for night in range(1, 3):
+        assert landed[night][:night] == landed[night - 1]
+    assert all(loads == 1 for _, _, loads in landed[-1])
+
+
+def test_history_grows_each_night(postgres_nights):
+    """Three as-of dates recorded in the stage history, as on DuckDB (the equality test compares the rows)."""
+    dates = postgres_nights["snapshots"][-1]["marts.stage_history_dates"][1]
+    assert len(dates) == 3
+
+
+def test_loading_again_adds_nothing(postgres_nights, work, server):
+    with _environment(server.env()):
+        assert load_raw.load_postgres(work / "pg_raw", log=lambda _line: None) == {name: [] for name in DATASETS}
+
+
+def _show(target: str, sql: str, env: dict, work: Path) -> list[dict]:
+    """Rows of `dbt show --inline sql` on `target`."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *("--quiet", "show", "--target", target, "--output", "json", "--limit", "-1", "--inline", sql),
+            *("--target-path", str(work / f"show_{target}")),
+        ],
+        cwd=PROJECT_DIR,
+        env={**__import__("os").environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"), **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return json.loads(result.stdout[result.stdout.index("{") :])["show"]
+
+
+def _values(texts: list[str]) -> str:
+    return "(values " + ", ".join("('" + text.replace("'", "''") + "')" for text in texts) + ") as texts(v)"
+
+
+def test_timestamp_texts_read_as_on_duckdb(postgres_nights, server, work):
+    """PostgreSQL has no try_cast, and its plain cast drops an offset, rolls 23:59:60 over, rounds a 7th decimal
+    and accepts a space before an offset: utc_timestamp_or_null reads every text as DuckDB does."""
+    sql = "select v, cast({{ to_utc_timestamp('v') }} as varchar) as ts from " + _values(TIMESTAMP_TEXTS)
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    on_duckdb = {row["v"]: row["ts"] for row in _show("duckdb", sql, duck_env, work)}
+    on_postgres = {row["v"]: row["ts"] for row in _show("postgres", sql, server.env(), work)}
+    assert on_duckdb["2024-03-01T10:00:00+02:00"] == "2024-03-01 08:00:00"
+    assert on_duckdb["2024-03-01T23:59:60"] is None
+    assert {text: on_postgres[text] for text in TIMESTAMP_TEXTS} == {text: on_duckdb[text] for text in TIMESTAMP_TEXTS}
