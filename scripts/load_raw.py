@@ -102,7 +102,9 @@ class BatchReader:
 
     def columns(self, batch: Batch) -> dict[str, list[str]]:
         """Lower-cased, trimmed column name -> the file's spellings of it, in file order."""
-        names = [row[0] for row in self.connection.execute(f"describe select * from {self._relation(batch)}").fetchall()]
+        names = [
+            row[0] for row in self.connection.execute(f"describe select * from {self._relation(batch)}").fetchall()
+        ]
         by_name: dict[str, list[str]] = {}
         for name in names:
             by_name.setdefault(name.strip().lower(), []).append(name)
@@ -203,6 +205,10 @@ def load_postgres(raw_dir: Path, raw_format: str = "auto", log=print) -> dict[st
                         f"select {names}, %s, cast(%s as timestamp) from load_batch",
                         (batch.name, loaded_at),
                     )
+                if rows == 0:
+                    # nothing to mark it loaded with: an empty file is read again next time, and adds nothing
+                    log(f"  raw.{batch.dataset}: {batch.name} has no rows")
+                    continue
                 loaded[batch.dataset].append(batch.name)
                 note = f" ({rejected} CSV records with a wrong field count not loaded)" if rejected else ""
                 log(f"  raw.{batch.dataset}: {batch.name} {rows:,} rows{note}")

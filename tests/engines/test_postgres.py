@@ -223,3 +223,59 @@ def test_timestamp_texts_read_as_on_duckdb(postgres_nights, server, work):
     assert on_duckdb["2024-03-01T10:00:00+02:00"] == "2024-03-01 08:00:00"
     assert on_duckdb["2024-03-01T23:59:60"] is None
     assert {text: on_postgres[text] for text in TIMESTAMP_TEXTS} == {text: on_duckdb[text] for text in TIMESTAMP_TEXTS}
+
+
+def test_missing_required_column_stops_before_any_model(postgres_nights, server, work):
+    """The input check reads the warehouse's catalog: a raw table without a required column stops the run in its
+    on-run-start hook, naming table and column (then the column is put back for the other tests)."""
+    connection = _connect(server)
+    connection.autocommit = True
+    env = {**server.env(), "LIFECYCLE_TARGET": "postgres"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("alter table raw.orders rename column amount to order_amount")
+        with pytest.raises(AssertionError) as failure:
+            dbt(["run", "--select", "int_lifecycle__as_of_date"], env, work / "pg_target", work / "postgres.log")
+        assert "is missing required column 'amount'" in str(failure.value)
+        assert "raw" in str(failure.value) and "orders" in str(failure.value)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("alter table raw.orders rename column order_amount to amount")
+        connection.close()
+
+
+AMOUNT_TEXTS = [
+    "12.5",
+    "12.123456",
+    "12.1234567",
+    "1e2",
+    "1.5e2",
+    "-3",
+    "1,000",
+    "NaN",
+    "Infinity",
+    "1_000",
+    " 7 ",
+    "1000000",
+    "1000000.000001",
+    ".5",
+    "5.",
+    "+4",
+    "0.0000001",
+    "99999999999999999999999",
+]
+
+
+def test_amount_texts_checked_as_on_duckdb(postgres_nights, server, work):
+    """dbt.type_numeric() is unconstrained numeric on PostgreSQL, which kept a 7th decimal that DuckDB's
+    numeric(28,6) rounds (so the contract calls it invalid_amount there): amounts are decimal(28, 6) everywhere."""
+    sql = (
+        "{% set typed = safe_try_cast('trim(v)', type_amount()) %}"
+        "select v, {{ first_failing_check(amount_checks('v', typed, 'amount')) }} as defect from "
+        + _values(AMOUNT_TEXTS)
+    )
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    on_duckdb = {row["v"]: row["defect"] for row in _show("duckdb", sql, duck_env, work)}
+    on_postgres = {row["v"]: row["defect"] for row in _show("postgres", sql, server.env(), work)}
+    assert on_duckdb["12.1234567"] == "invalid_amount" and on_duckdb["12.123456"] is None
+    assert on_postgres == on_duckdb

@@ -110,7 +110,7 @@ final as (
         cast(days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
 
         -- amounts
-        cast(net_revenue as {{ dbt.type_numeric() }}) as net_revenue,
+        cast(net_revenue as {{ type_amount() }}) as net_revenue,
         cast(net_revenue as {{ type_double() }}) / order_count as avg_order_value,
         cast(returned_or_cancelled_orders as {{ type_double() }}) / valid_orders as return_rate,
 

@@ -28,7 +28,7 @@ typed as (
         nullif(trim(customer_id), '') as customer_id,
         {{ normalize_email('email') }} as email,
         {{ normalize_enum('status') }} as status,
-        {{ safe_try_cast('trim(amount)', dbt.type_numeric()) }} as amount,
+        {{ safe_try_cast('trim(amount)', type_amount()) }} as amount,
         {{ to_utc_timestamp('ordered_at') }} as ordered_at
 
     from source

@@ -43,7 +43,7 @@ typed as (
         coalesce({{ normalize_enum('channel') }}, 'unknown') as channel,
         {{ safe_try_cast_integer('page_views') }} as page_views,
         {{ safe_try_cast_integer('cart_adds') }} as cart_adds,
-        {{ safe_try_cast('trim(cart_value)', dbt.type_numeric()) }} as cart_value,
+        {{ safe_try_cast('trim(cart_value)', type_amount()) }} as cart_value,
         {{ to_utc_timestamp('started_at') }} as started_at,
         {{ to_utc_timestamp('ended_at') }} as ended_at_or_null
 
