@@ -324,7 +324,7 @@ def _build_each_date(run: Run) -> None:
         label = f" as of {as_of}" if as_of else ""
         if len(run.as_of_dates) > 1:
             label += f" ({number + 1} of {len(run.as_of_dates)})"
-        run.log(f"dbt build{label} in {run.database}")
+        run.log(f"dbt build{label} in " + ("PostgreSQL" if run.on_postgres else str(run.database)))
         progress = Progress(enabled=not run.args.quiet)
         from_scratch = number == 0 and not run.builds_on_published  # later dates of a range build on the first
         threads = threads_for(from_scratch, run.raw_bytes)

@@ -113,6 +113,13 @@ def _arrow_type(data_type: str, precision, scale) -> pa.DataType:
     return _ARROW_TYPES.get(data_type, pa.string())
 
 
+def _column_values(rows: list[tuple], index: int, arrow_type: pa.DataType) -> list:
+    values = [row[index] for row in rows]
+    if pa.types.is_floating(arrow_type):
+        return [None if value is None else float(value) for value in values]
+    return values
+
+
 def mirror_to_duckdb(connection, database: Path, relations: list[tuple[str, str]]) -> dict[str, int]:
     """Copy `relations` ((schema, name) pairs; missing ones are left out) from PostgreSQL into a new DuckDB file
     `database`, same schemas, names and column types: the local copy the release is exported from. Returns
@@ -139,7 +146,7 @@ def mirror_to_duckdb(connection, database: Path, relations: list[tuple[str, str]
                     pa.field(column, _arrow_type(kind, precision, scale)) for column, kind, precision, scale in columns
                 ]
                 table = pa.Table.from_arrays(
-                    [pa.array([row[i] for row in rows], type=field.type) for i, field in enumerate(fields)],
+                    [pa.array(_column_values(rows, i, field.type), type=field.type) for i, field in enumerate(fields)],
                     schema=pa.schema(fields),
                 )
                 target.execute(f"create schema if not exists {_quote(schema)}")

@@ -279,3 +279,58 @@ def test_amount_texts_checked_as_on_duckdb(postgres_nights, server, work):
     on_postgres = {row["v"]: row["defect"] for row in _show("postgres", sql, server.env(), work)}
     assert on_duckdb["12.1234567"] == "invalid_amount" and on_duckdb["12.123456"] is None
     assert on_postgres == on_duckdb
+
+
+def _driver(args: list[str], server, work: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "run_pipeline.py"),
+            *("--target", "postgres", "--database", str(work / "driver" / "copy.duckdb")),
+            *("--release-dir", str(work / "driver" / "releases"), "--activation-dir", str(work / "driver" / "act")),
+            *args,
+        ],
+        cwd=PROJECT_DIR,
+        env={**__import__("os").environ, **server.env()},
+        capture_output=True,
+        text=True,
+    )
+
+
+def _schemas_and_rows(server) -> tuple[set[str], int, int]:
+    connection = _connect(server)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select schema_name from information_schema.schemata")
+            schemas = {row[0] for row in cursor.fetchall()}
+            cursor.execute("select count(*) from marts.customer_lifecycle")
+            persons = cursor.fetchone()[0]
+            cursor.execute("select count(*) from marts.customer_stage_history")
+            history = cursor.fetchone()[0]
+        return schemas, persons, history
+    finally:
+        connection.close()
+
+
+def test_driver_publishes_by_swapping_schemas(postgres_nights, server, work):
+    """run_pipeline.py --target postgres builds into *__next schemas: a failed test leaves the live schemas as
+    they were (exit 4, nothing published); a passing build is swapped in and exported as a release."""
+    before = _schemas_and_rows(server)
+    failed = _driver(["--max-quarantine-share", "0"], server, work)
+    assert failed.returncode == 4, failed.stderr[-2000:]
+    after_failure = _schemas_and_rows(server)
+    assert after_failure[1:] == before[1:]
+    assert "marts__next" in after_failure[0]  # the failed build stays there to be looked at
+    assert not (work / "driver" / "releases" / "current").exists()
+
+    passed = _driver([], server, work)
+    assert passed.returncode == 0, passed.stderr[-2000:]
+    schemas, persons, history = _schemas_and_rows(server)
+    assert not {name for name in schemas if name.endswith(("__next", "__old"))}
+    assert {"staging", "quarantine", "intermediate", "marts"} <= schemas
+    # the history was carried over into the new schemas (the same as-of date appends nothing)
+    assert (persons, history) == before[1:]
+    released = work / "driver" / "releases" / "current" / "customer_lifecycle.parquet"
+    import pyarrow.parquet as pq
+
+    assert pq.read_metadata(released).num_rows == persons
