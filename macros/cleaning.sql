@@ -20,7 +20,16 @@
     {%- if 'int' in t -%}
         case when trim({{ expression }}) ~ '^[+-]?[0-9]+$' then cast(trim({{ expression }}) as {{ data_type }}) end
     {%- elif 'numeric' in t or 'decimal' in t or 'double' in t or 'float' in t -%}
-        case when trim({{ expression }}) ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$'
+        {#- A decimal(p, s) cast raises on a value with more than p - s whole digits (DuckDB's try_cast gives
+            NULL): checked on the unconstrained numeric first, rounded as the cast would round it. -#}
+        {%- set sized = modules.re.match('^\s*(numeric|decimal)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$', t) -%}
+        case when trim({{ expression }}) ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?$'
+            {%- if sized %}
+            and abs(round(cast(trim({{ expression }}) as numeric), {{ sized.group(3) }}))
+                < power(cast(10 as numeric), {{ sized.group(2) | int - sized.group(3) | int }})
+            {%- elif 'double' in t or 'float' in t %}
+            and abs(cast(trim({{ expression }}) as numeric)) < cast('1e308' as numeric)
+            {%- endif %}
             then cast(trim({{ expression }}) as {{ data_type }}) end
     {%- else -%}
         cast({{ expression }} as {{ data_type }})

@@ -245,30 +245,17 @@ def test_missing_required_column_stops_before_any_model(postgres_nights, server,
 
 
 AMOUNT_TEXTS = [
-    "12.5",
-    "12.123456",
-    "12.1234567",
-    "1e2",
-    "1.5e2",
-    "-3",
-    "1,000",
-    "NaN",
-    "Infinity",
-    "1_000",
-    " 7 ",
-    "1000000",
-    "1000000.000001",
-    ".5",
-    "5.",
-    "+4",
-    "0.0000001",
-    "99999999999999999999999",
+    *("12.5", "12.123456", "12.1234567", "1e2", "1.5e2", "-3", "-0", "+4", " 7 ", ".5", "5.", "0.0000001", "1E-7"),
+    *("1,000", "1_000", "NaN", "Infinity", "1000000", "1000000.000001"),
+    *("99999999999999999999999", "9999999999999999999999.9999999", "1e25", "1e400"),
 ]
 
 
 def test_amount_texts_checked_as_on_duckdb(postgres_nights, server, work):
     """dbt.type_numeric() is unconstrained numeric on PostgreSQL, which kept a 7th decimal that DuckDB's
-    numeric(28,6) rounds (so the contract calls it invalid_amount there): amounts are decimal(28, 6) everywhere."""
+    numeric(28,6) rounds (so the contract calls it invalid_amount there): amounts are decimal(28, 6) everywhere.
+    And a value too big for the type (or for a double) fails the whole landing on PostgreSQL, where DuckDB's
+    try_cast gives NULL (implausible_amount): postgres__safe_try_cast checks the range first."""
     sql = (
         "{% set typed = safe_try_cast('trim(v)', type_amount()) %}"
         "select v, {{ first_failing_check(amount_checks('v', typed, 'amount')) }} as defect from "
@@ -278,6 +265,7 @@ def test_amount_texts_checked_as_on_duckdb(postgres_nights, server, work):
     on_duckdb = {row["v"]: row["defect"] for row in _show("duckdb", sql, duck_env, work)}
     on_postgres = {row["v"]: row["defect"] for row in _show("postgres", sql, server.env(), work)}
     assert on_duckdb["12.1234567"] == "invalid_amount" and on_duckdb["12.123456"] is None
+    assert on_duckdb["99999999999999999999999"] == on_duckdb["1e400"] == "implausible_amount"
     assert on_postgres == on_duckdb
 
 
