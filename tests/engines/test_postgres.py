@@ -322,3 +322,56 @@ def test_driver_publishes_by_swapping_schemas(postgres_nights, server, work):
     import pyarrow.parquet as pq
 
     assert pq.read_metadata(released).num_rows == persons
+
+
+def test_landed_text_sorts_by_code_point(postgres_nights, server, work):
+    """PostgreSQL orders text by the database's collation; a linguistic one puts '_' before '-' (and 'é' before
+    'f'), DuckDB orders by code point, so a tie-break on text (first_by, de-duplication) could keep another of
+    two equally early rows. The landed text columns are collate "C" (in_byte_order), and
+    the models after them inherit it: shown here on a database whose collation is ICU 'en-US'."""
+    connection = _connect(server)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select column_name, collation_name from information_schema.columns where table_schema = 'staging' "
+                "and table_name = 'base_shop__sessions' and column_name in ('email', 'visitor_id', 'device')"
+            )
+            assert dict(cursor.fetchall()) == {"email": "C", "visitor_id": "C", "device": "C"}
+    finally:
+        connection.close()
+    server.psql(
+        "create database lifecycle_en_us template template0 locale_provider icu icu_locale 'en-US' locale 'C.UTF-8'",
+        dbname="postgres",
+    )
+    sql = (
+        "select min(v) as plain, min({{ in_byte_order('v') }}) as byte_order "
+        "from (values ('a_b@x.com'), ('a-b@x.com'), ('éa@x.com')) as texts(v)"
+    )
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    [on_duckdb] = _show("duckdb", sql, duck_env, work)
+    [on_en_us] = _show("postgres", sql, {**server.env(), "LIFECYCLE_PG_DBNAME": "lifecycle_en_us"}, work)
+    assert on_duckdb == {"plain": "a-b@x.com", "byte_order": "a-b@x.com"}
+    assert on_en_us == {"plain": "a_b@x.com", "byte_order": "a-b@x.com"}
+
+
+# Code points around the email rule's hidden characters (whitespace, C0/C1 controls, format characters), and
+# visible letters that must stay valid.
+EMAIL_CODE_POINTS = [9, 10, 32, 127, 128, 133, 159, 160, 173, 233, 1536, 1564, 6158, 8203, 8232, 8288, 12288, 20013]
+EMAIL_CODE_POINTS += [65279, 65529, 69821, 917505, 917536]
+
+
+def test_hidden_characters_in_emails_as_on_duckdb(postgres_nights, server, work):
+    """PostgreSQL's regular expressions have no Unicode categories, and [:space:] / [:cntrl:] are ASCII only under
+    collation "C": the email rule lists the characters by code point there, and agrees with DuckDB's \\p{Z},
+    \\p{Cc}, \\p{Cf} on each of these."""
+    sql = (
+        "select n, {{ is_valid_email(\"'a' || chr(n) || 'b@x.com'\") }} as valid_email, "
+        "{{ is_valid_email(in_byte_order(\"'a' || chr(n) || 'b@x.com'\")) }} as valid_in_byte_order "
+        "from (values " + ", ".join(f"({n})" for n in EMAIL_CODE_POINTS) + ") as points(n)"
+    )
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    on_duckdb = {row["n"]: row["valid_email"] for row in _show("duckdb", sql, duck_env, work)}
+    on_postgres = _show("postgres", sql, server.env(), work)
+    assert on_duckdb[233] is True and on_duckdb[20013] is True and on_duckdb[133] is False
+    assert {row["n"]: row["valid_email"] for row in on_postgres} == on_duckdb
+    assert {row["n"]: row["valid_in_byte_order"] for row in on_postgres} == on_duckdb
