@@ -83,6 +83,12 @@ def server():
     """A PostgreSQL server of this module, stopped and removed at its end (its folder is a new one under the
     system's temporary folder: user postgres must reach it, and pytest's folders are private)."""
     with pg_server.running() as running:
+        # Parallel plans wherever the planner may use them, so a function that cannot run in one (the timestamp
+        # parser was marked parallel safe; at 70k rows the landing failed) fails here too.
+        version = int(running.psql("show server_version_num").strip())
+        setting = "debug_parallel_query" if version >= 160000 else "force_parallel_mode"
+        running.psql(f"alter system set {setting} = on")
+        running.psql("select pg_reload_conf()")
         yield running
 
 
