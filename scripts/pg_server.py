@@ -176,7 +176,12 @@ def stop(folder: Path, remove: bool = True) -> None:
     state_path = folder / STATE_FILE
     if (folder / "data" / "postmaster.pid").exists():
         bin_dir = Path(json.loads(state_path.read_text())["bin_dir"]) if state_path.exists() else find_bin_dir(False)
-        _run([str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "-w", "stop"], "pg_ctl stop")
+        pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-w", "-t", "120", "stop"]
+        try:
+            _run([*pg_ctl, "-m", "fast"], "pg_ctl stop")
+        except PgServerError:
+            # a backend deep in a long statement on a loaded machine: throwaway data, stop it hard
+            _run([*pg_ctl, "-m", "immediate"], "pg_ctl stop -m immediate")
     if remove:
         shutil.rmtree(folder, ignore_errors=True)
 
