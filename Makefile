@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: setup run test lint lint-python lint-sql pytest docs bench clean
+.PHONY: setup run test test-engines lint lint-python lint-sql pytest docs bench clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ EXPORT_DIR ?= output/marts
 run: setup
 	$(BIN)/python scripts/run_pipeline.py --report $(REPORT) --export-dir $(EXPORT_DIR) $(RUN_ARGS)
 
-test: setup lint pytest
+test: setup lint pytest test-engines
 
 lint: lint-python lint-sql
 
@@ -40,6 +40,12 @@ lint-sql: setup
 # Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process.
 pytest: setup
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# The same marts on the other engines (docs/engines.md): each test file starts its own server or session (e.g. a
+# throwaway PostgreSQL cluster by scripts/pg_server.py), builds a small generated set, refreshes it twice and
+# compares every mart with DuckDB. PostgreSQL is installed with apt-get when missing and run as root.
+test-engines: setup
+	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider tests/engines
 
 bench: setup  ## scale benchmark → docs/benchmarks.md (long; never part of `make test`)
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)

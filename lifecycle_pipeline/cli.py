@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import PROJECT_DIR, freshness, publish, report
+from . import PROJECT_DIR, freshness, postgres, publish, report
 from . import summary as run_summary
 from .dbt_step import DbtRun, Outcome, Progress, describe_failure, failing_rows, run_dbt, target_path, threads_for
 from .errors import (
@@ -33,6 +33,7 @@ from .inputs import check_raw_dir, landed_batches, parse_as_of, parse_as_of_rang
 DEFAULT_RAW_DIR = PROJECT_DIR / "data" / "sample"
 DEFAULT_GENERATED_DIR = PROJECT_DIR / "data" / "generated"
 DEFAULT_DATABASE = PROJECT_DIR / "data" / "warehouse" / "customer_lifecycle.duckdb"
+DEFAULT_POSTGRES_COPY = PROJECT_DIR / "data" / "warehouse" / "postgres_release.duckdb"
 DEFAULT_RELEASE_DIR = PROJECT_DIR / "output" / "releases"
 DEFAULT_ACTIVATION_DIR = PROJECT_DIR / "output" / "activation"
 DEFAULT_KEEP_RELEASES = 3
@@ -199,6 +200,11 @@ class Run:
     published: bool = False  # the new release is current: nothing may fail the run any more
 
     @property
+    def on_postgres(self) -> bool:
+        """--target postgres: build into new schemas, swap them, export the release from a local copy."""
+        return (self.args.target or "").lower() == "postgres"
+
+    @property
     def builds_on_published(self) -> bool:
         """A normal run on an existing warehouse; otherwise every model is rebuilt from all raw rows."""
         return self.database.is_file() and not self.args.full_refresh
@@ -257,6 +263,10 @@ def phase_generate(run: Run) -> None:
 
 
 def phase_inputs(run: Run) -> None:
+    if run.on_postgres:
+        # Raw tables in the warehouse: the build's on-run-start hook checks them (docs/engines.md).
+        run.log("inputs: raw tables raw.<dataset> in PostgreSQL, checked by the build")
+        return
     # A normal run on an existing warehouse: the files a folder has landed already were checked when they landed.
     landed = landed_batches(run.database) if run.builds_on_published else None
     files = check_raw_dir(run.raw_dir, os.environ.get("LIFECYCLE_RAW_FORMAT", "auto"), landed)
@@ -268,6 +278,8 @@ def phase_inputs(run: Run) -> None:
 def freshness_mode(run: Run) -> str:
     if run.args.freshness:
         return run.args.freshness
+    if run.on_postgres:
+        return "off"  # raw tables there: run `dbt source freshness --target postgres` (docs/engines.md)
     historic = run.args.generate or run.raw_dir == DEFAULT_RAW_DIR.resolve() or run.as_of_dates != [None]
     return "warn" if historic else "error"
 
@@ -290,16 +302,37 @@ def check_freshness(run: Run) -> None:
 
 
 def phase_build(run: Run) -> None:
-    """One dbt build per as-of date, in place in the warehouse; stops at the first build with a failed node."""
+    """One dbt build per as-of date, in place in the warehouse; stops at the first build with a failed node. On
+    PostgreSQL the builds go to new schemas, made live in one transaction when every test passed."""
+    if run.on_postgres:
+        connection = postgres.connect()
+        try:
+            copied = postgres.prepare_build_schemas(connection)
+        finally:
+            connection.close()
+        run.log(f"building into schemas *{postgres.SUFFIX} (state copied: {', '.join(copied) or 'none yet'})")
+    _build_each_date(run)
+    if run.on_postgres and not run.args.skip_tests:
+        connection = postgres.connect()
+        try:
+            postgres.swap_schemas(connection)
+        finally:
+            connection.close()
+        run.log("schemas swapped: the new build is live in PostgreSQL")
+
+
+def _build_each_date(run: Run) -> None:
     for number, as_of in enumerate(run.as_of_dates):
         label = f" as of {as_of}" if as_of else ""
         if len(run.as_of_dates) > 1:
             label += f" ({number + 1} of {len(run.as_of_dates)})"
-        run.log(f"dbt build{label} in {run.database}")
+        run.log(f"dbt build{label} in " + ("PostgreSQL" if run.on_postgres else str(run.database)))
         progress = Progress(enabled=not run.args.quiet)
         from_scratch = number == 0 and not run.builds_on_published  # later dates of a range build on the first
         threads = threads_for(from_scratch, run.raw_bytes)
         dbt_vars = {}
+        if run.on_postgres:
+            dbt_vars["schema_suffix"] = postgres.SUFFIX
         if run.args.max_quarantine_share is not None:
             dbt_vars["max_quarantine_share"] = run.args.max_quarantine_share
         dbt_run = DbtRun(
@@ -334,8 +367,11 @@ def check_outcome(run: Run, outcome: Outcome) -> None:
     if not failed:
         run.summary["checks"] = _checks(outcome)
         return
-    with duckdb.connect(str(run.database), read_only=True) as con:
-        details = [describe_failure(test, failing_rows(con, test.compiled_code)) for test in failed]
+    if run.on_postgres:
+        details = [describe_failure(test, []) for test in failed]
+    else:
+        with duckdb.connect(str(run.database), read_only=True) as con:
+            details = [describe_failure(test, failing_rows(con, test.compiled_code)) for test in failed]
     run.summary["failed_tests"] = details
     raise ValidationFailure(
         f"{len(failed)} data test(s) failed, so nothing was published: " + "; ".join(details) + ". "
@@ -363,7 +399,14 @@ def _checks(outcome: Outcome) -> list[dict]:
 
 def phase_release(run: Run) -> None:
     """Write the release from the warehouse (read-only) and make it current; the summary and the report are
-    computed beside it."""
+    computed beside it. On PostgreSQL, from a local DuckDB copy (--database) of what they read."""
+    if run.on_postgres:
+        connection = postgres.connect()
+        try:
+            copied = postgres.mirror_to_duckdb(connection, run.database, postgres.release_relations(connection))
+        finally:
+            connection.close()
+        run.log(f"copied {len(copied)} relations from PostgreSQL into {run.database} for the release")
     with duckdb.connect(str(run.database), read_only=True) as con:
         if run.args.skip_tests:
             run.summary.update(run_summary.collect(con))
@@ -376,7 +419,9 @@ def phase_release(run: Run) -> None:
             keep=run.keep_releases,
             warehouse=run.database,
             catalog=catalog,
-            marts=publish.marts_from_manifest(target_path() / "manifest.json"),
+            marts=publish.marts_from_manifest(
+                target_path() / "manifest.json", "marts" + (postgres.SUFFIX if run.on_postgres else "")
+            ),
             run_started_at=run.started_at,
             links={option: (link, target) for option, (link, target) in run.links.items()},
         )
@@ -447,7 +492,11 @@ def make_run(args: argparse.Namespace) -> Run:
         raw_dir = DEFAULT_GENERATED_DIR
     else:
         raw_dir = Path(os.environ.get("LIFECYCLE_RAW_DIR") or DEFAULT_RAW_DIR)
-    database = args.database or Path(os.environ.get("LIFECYCLE_DUCKDB_PATH") or DEFAULT_DATABASE)
+    if (args.target or "").lower() == "postgres":
+        # the warehouse is PostgreSQL; this file is only the local copy the release is exported from
+        database = args.database or DEFAULT_POSTGRES_COPY
+    else:
+        database = args.database or Path(os.environ.get("LIFECYCLE_DUCKDB_PATH") or DEFAULT_DATABASE)
     release_dir = args.release_dir or Path(os.environ.get("LIFECYCLE_RELEASE_DIR") or DEFAULT_RELEASE_DIR)
     activation_dir = args.activation_dir or Path(os.environ.get("LIFECYCLE_ACTIVATION_DIR") or DEFAULT_ACTIVATION_DIR)
     keep = args.keep_releases

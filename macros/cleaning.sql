@@ -20,7 +20,16 @@
     {%- if 'int' in t -%}
         case when trim({{ expression }}) ~ '^[+-]?[0-9]+$' then cast(trim({{ expression }}) as {{ data_type }}) end
     {%- elif 'numeric' in t or 'decimal' in t or 'double' in t or 'float' in t -%}
-        case when trim({{ expression }}) ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$'
+        {#- A decimal(p, s) cast raises on a value with more than p - s whole digits (DuckDB's try_cast gives
+            NULL): checked on the unconstrained numeric first, rounded as the cast would round it. -#}
+        {%- set sized = modules.re.match('^\s*(numeric|decimal)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$', t) -%}
+        case when trim({{ expression }}) ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?$'
+            {%- if sized %}
+            and abs(round(cast(trim({{ expression }}) as numeric), {{ sized.group(3) }}))
+                < power(cast(10 as numeric), {{ sized.group(2) | int - sized.group(3) | int }})
+            {%- elif 'double' in t or 'float' in t %}
+            and abs(cast(trim({{ expression }}) as numeric)) < cast('1e308' as numeric)
+            {%- endif %}
             then cast(trim({{ expression }}) as {{ data_type }}) end
     {%- else -%}
         cast({{ expression }} as {{ data_type }})
@@ -41,6 +50,12 @@
         when trim({{ expression }}) like '____-__-__%'
             then cast({{ safe_try_cast('trim(' ~ expression ~ ')', 'timestamp') }} as {{ dbt.type_timestamp() }})
     end
+{%- endmacro %}
+
+{#- PostgreSQL: the helper function of macros/engine_functions.sql (no try_cast there; a plain cast would also
+    drop an offset). -#}
+{% macro postgres__to_utc_timestamp(expression) -%}
+    {{ adapter.quote(target.schema) }}.utc_timestamp_or_null(trim({{ expression }}))
 {%- endmacro %}
 
 {#- DuckDB: the plain timestamp cast is ~3x cheaper than the timestamptz path, but it silently drops an
@@ -141,10 +156,27 @@
     ({{ expression }} rlike '[\\s\\p{Z}\\p{Cc}\\p{Cf}]')
 {%- endmacro %}
 
-{#- PostgreSQL's regular expressions know no Unicode categories: the classes plus the invisible characters by
-    code point. -#}
+{#- PostgreSQL's regular expressions know no Unicode categories, and their classes ([:space:], [:cntrl:]) follow
+    the collation (ASCII only under "C", which the landed text columns use: in_byte_order): every character by
+    code point — C0 and C1 controls, spaces and separators (Z), format characters (Cf). -#}
 {% macro postgres__has_hidden_character(expression) -%}
-    ({{ expression }} ~ '[[:space:][:cntrl:]\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]')
+    ({{ expression }} ~ '[\u0001-\u0020\u007f-\u00a0\u00ad\u0600-\u0605\u061c\u06dd\u070f\u08e2\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]')
+{%- endmacro %}
+
+{#- Text that sorts and compares by code point on every engine, as DuckDB's does. PostgreSQL orders text by the
+    database's collation, and a linguistic one ('en-US') puts 'a_b' before 'a-b' and 'é' before 'f', which can
+    change which of two equally early rows a tie-break keeps: the landed text columns there are
+    `collate "C"`, and every model after them inherits it. -#}
+{% macro in_byte_order(expression) -%}
+    {{ return(adapter.dispatch('in_byte_order', 'customer_lifecycle')(expression)) }}
+{%- endmacro %}
+
+{% macro default__in_byte_order(expression) -%}
+    {{ expression }}
+{%- endmacro %}
+
+{% macro postgres__in_byte_order(expression) -%}
+    ({{ expression }} collate "C")
 {%- endmacro %}
 
 {#- Lower-cased, trimmed enum value; empty text becomes NULL. -#}

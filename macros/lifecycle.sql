@@ -16,6 +16,31 @@
     double
 {%- endmacro %}
 
+{#- Amounts (orders.amount, sessions.cart_value): six decimals on every engine. dbt.type_numeric() is numeric(28,6)
+    on DuckDB and Spark but unconstrained `numeric` on PostgreSQL, which would keep a 7th decimal that the contract
+    calls invalid (holds_exactly in macros/cleaning.sql). -#}
+{% macro type_amount() -%}
+    decimal(28, 6)
+{%- endmacro %}
+
+{#- A double rounded to a whole number, halves away from zero (2.5 -> 3, -2.5 -> -3), as DuckDB's and Spark's
+    round() do; PostgreSQL's round(double precision) rounds halves to even (2.5 -> 2). Still a double. -#}
+{% macro round_half_away_from_zero(expression) -%}
+    {{ return(adapter.dispatch('round_half_away_from_zero', 'customer_lifecycle')(expression)) }}
+{%- endmacro %}
+
+{% macro default__round_half_away_from_zero(expression) -%}
+    round({{ expression }})
+{%- endmacro %}
+
+{#- Exact in double arithmetic: the fraction abs(x) - floor(abs(x)) is computed without rounding error. -#}
+{% macro postgres__round_half_away_from_zero(expression) -%}
+    (sign({{ expression }}) * case
+        when abs({{ expression }}) - floor(abs({{ expression }})) >= 0.5 then ceil(abs({{ expression }}))
+        else floor(abs({{ expression }}))
+    end)
+{%- endmacro %}
+
 {#- The named RFM segment of an (R, F) cell. The 25 cells are partitioned (docs/lifecycle-definitions.md),
     so every buyer gets exactly one segment; NULL scores (non-buyers) give NULL. -#}
 {% macro rfm_segment(r_score, f_score) -%}

@@ -16,8 +16,34 @@
     {{ return(adapter.dispatch('register_raw_files', 'customer_lifecycle')()) }}
 {%- endmacro %}
 
+{#- Warehouses other than DuckDB get their raw tables from an EL tool (or scripts/load_raw.py): nothing to map,
+    but the same input check on the warehouse's catalog: every raw table exists and has every column marked
+    `meta.required` and `_source_file`; otherwise the run stops before any model, naming the table and column. -#}
 {% macro default__register_raw_files() -%}
-    {#- Warehouses other than DuckDB get their raw tables from an EL tool: nothing to map. -#}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- for source_node in graph.sources.values() | sort(attribute='name') if source_node.source_name == 'shop' -%}
+        {%- set relation = adapter.get_relation(
+            database=source_node.database, schema=source_node.schema, identifier=source_node.identifier
+        ) -%}
+        {%- if relation is none -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw table " ~ source_node.schema ~ "." ~ source_node.identifier ~ " not found. Load the raw data "
+                ~ "(an EL tool, or scripts/load_raw.py --target " ~ target.type ~ " --raw-dir DIR). See docs/engines.md."
+            ) }}
+        {%- endif -%}
+        {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- set required = ['_source_file'] -%}
+        {%- for column in source_node.columns.values() -%}
+            {%- set meta = column.get('meta') or (column.get('config') or {}).get('meta') or {} -%}
+            {%- if meta.get('required') -%}{%- do required.append(column.name) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- for column in required if column not in present -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw table " ~ relation ~ " is missing required column '" ~ column ~ "'. Columns found: "
+                ~ (present | join(', ')) ~ ". See docs/raw-data-contract.md."
+            ) }}
+        {%- endfor -%}
+    {%- endfor -%}
     {{ return('') }}
 {%- endmacro %}
 

@@ -84,6 +84,10 @@ PHASES = [
     "peer",
     "prediction",
 ]
+# Other engines (docs/engines.md): full build and nightly refresh, at scales up to this many orders (~1M; a 10M
+# build on a second engine would take hours on the benchmark machine).
+ENGINES = ["postgres"]
+ENGINE_MAX_ORDERS = 2_000_000
 # In the "before" folder beside NAME.parquet (all rows but the last day's): that day's rows.
 LAST_DAY_SUFFIX = ".last_day.parquet"
 STAGES = ["prospect", "new", "repeat", "at_risk", "lapsed"]
@@ -1031,8 +1035,65 @@ def prepare_data(
     return summary, in_own_process(last_order_day, full_raw)
 
 
+def postgres_engine(label: str, before_raw: Path, last_day: str, data_dir: Path, work: Path, log) -> dict:
+    """The pipeline on a throwaway PostgreSQL server (scripts/pg_server.py) on this machine: the history up to
+    the day before the last loaded by scripts/load_raw.py, `dbt run --target postgres` from scratch (full build),
+    then the last day's file loaded and the normal `dbt run` (nightly refresh: landing appends the new batch).
+    One run each (minutes at ~1M). Peak RSS is dbt's; the server's own memory is not in it. The stage counts
+    after the night must equal the DuckDB full build's."""
+    sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+    import pg_server
+
+    logs = work / "logs"
+    folders = data_dir / label / "postgres_folders"
+    dataset_folders(before_raw, folders)
+    server = pg_server.start()
+    try:
+        env = {
+            **os.environ,
+            **server.env(),
+            "LIFECYCLE_TARGET": "postgres",
+            "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"),
+            "DBT_TARGET_PATH": str(work / "postgres-target"),
+            "DBT_LOG_PATH": str(work / "postgres-logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        loader = [sys.executable, str(PROJECT_DIR / "scripts" / "load_raw.py"), "--target", "postgres"]
+        log("postgres: load the history (load_raw.py)")
+        load = run_child([*loader, "--raw-dir", str(folders)], logs / "postgres_load.log", env)
+        log("postgres: full build (dbt run --target postgres)")
+        full = run_child(dbt_command("run", "--target", "postgres"), logs / "postgres_full_build.log", env)
+        land_last_day(before_raw, folders, last_day)
+        log(f"postgres: load the file of {last_day}, nightly refresh")
+        night_load = run_child([*loader, "--raw-dir", str(folders)], logs / "postgres_night_load.log", env)
+        night = run_child(dbt_command("run", "--target", "postgres"), logs / "postgres_refresh.log", env)
+        stage_rows = server.psql(
+            "select lifecycle_stage || '=' || count(*) from marts.customer_lifecycle group by lifecycle_stage"
+        )
+        counts = dict(line.split("=") for line in stage_rows.split())
+        database_bytes = int(server.psql("select pg_database_size(current_database())").strip())
+    finally:
+        pg_server.stop(server.folder)
+        shutil.rmtree(folders, ignore_errors=True)
+    return {
+        "load_seconds": round(load.seconds, 1),
+        "full_build": {"seconds": full.seconds, "runs": [full.seconds], "max_rss_bytes": full.max_rss_bytes},
+        "night_load_seconds": round(night_load.seconds, 1),
+        "refresh": {"seconds": night.seconds, "runs": [night.seconds], "max_rss_bytes": night.max_rss_bytes},
+        "stage_counts": {stage: int(counts.get(stage, 0)) for stage in STAGES},
+        "database_bytes": database_bytes,
+    }
+
+
 def benchmark_scale(
-    label: str, customers: int, data_dir: Path, work_dir: Path, repeats: int, generator: Path, phases: list[str]
+    label: str,
+    customers: int,
+    data_dir: Path,
+    work_dir: Path,
+    repeats: int,
+    generator: Path,
+    phases: list[str],
+    engines: list[str] | None = None,
 ) -> dict:
     full_raw, before_raw = data_dir / label / "full", data_dir / label / "before"
     work = work_dir / label
@@ -1041,7 +1102,7 @@ def benchmark_scale(
     def log(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} [{label}] {message}", flush=True)
 
-    needs_split = bool({"refresh", "refresh_with_tests", "refresh_single_file"} & set(phases))
+    needs_split = bool({"refresh", "refresh_with_tests", "refresh_single_file"} & set(phases)) or bool(engines)
     summary, last_day = prepare_data(label, customers, data_dir, work_dir, generator, split=needs_split)
     rows = {dataset: int(summary["rows"][dataset]) for dataset in DATASETS}
     result: dict = {
@@ -1215,6 +1276,14 @@ def benchmark_scale(
         ):
             if key in runs[-1].payload:
                 result["prediction"][key] = runs[-1].payload[key]
+    if "postgres" in (engines or []):
+        if result["rows"]["orders"] > ENGINE_MAX_ORDERS:
+            log(f"postgres: skipped above {ENGINE_MAX_ORDERS:,} orders")
+        else:
+            result["engines"] = {"postgres": postgres_engine(label, before_raw, last_day, data_dir, work, log)}
+            result["engines"]["postgres"]["matches_duckdb"] = (
+                None if counts is None else result["engines"]["postgres"]["stage_counts"] == counts
+            )
     result["harness_max_rss_bytes"] = harness_max_rss_bytes()
     log("done")
     return result
@@ -1363,6 +1432,17 @@ def scale_table(r: dict) -> list[str]:
         lines.append(
             f"| {name}{extra} | {r[phase]['seconds']:.1f} | {runs} | {gib(r[phase]['max_rss_bytes'])} "
             f"| {spill_text(r[phase].get('spill_bytes_runs'))} |"
+        )
+    for engine, measured in (r.get("engines") or {}).items():
+        for phase in ("full_build", "refresh"):
+            lines.append(
+                f"| {engine}: {'full build (`dbt run`)' if phase == 'full_build' else 'nightly refresh (+1 day)'} "
+                f"| {measured[phase]['seconds']:.1f} | {measured[phase]['seconds']:.1f} "
+                f"| {gib(measured[phase]['max_rss_bytes'])} (dbt only) | — |"
+            )
+        lines.append(
+            f"| {engine}: loading with load_raw.py, history / night | {measured['load_seconds']:.1f} / "
+            f"{measured['night_load_seconds']:.1f} | | | — |"
         )
     lines += [
         "",
@@ -1724,6 +1804,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--phases", default=",".join(PHASES), help=f"phases to measure (the full build always runs): {','.join(PHASES)}"
     )
     parser.add_argument("--generator", type=Path, default=DEFAULT_GENERATOR, help="data generator script")
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help=f"other engines to time at scales up to {ENGINE_MAX_ORDERS:,} orders ('' = none; never with --smoke)",
+    )
     parser.add_argument("--prepare-only", action="store_true", help="generate and split the data, measure nothing")
     parser.add_argument("--skip-sample", action="store_true", help="do not time the sample build")
     parser.add_argument("--report-only", action="store_true", help="re-render the report from benchmarks.json")
@@ -1773,7 +1858,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         for label, customers in plan:
             phases = [phase.strip() for phase in args.phases.split(",")]
-            results[label] = benchmark_scale(label, customers, args.data_dir, work_dir, repeats, args.generator, phases)
+            engines = [] if args.smoke else [name.strip() for name in args.engines.split(",") if name.strip()]
+            results[label] = benchmark_scale(
+                label, customers, args.data_dir, work_dir, repeats, args.generator, phases, engines
+            )
             # Save after every scale, so a long run that is stopped keeps what it measured.
             stored.update({"scales": results, "machine": machine_info()})
             args.out_dir.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ final as (
 
         -- amounts
         cart_adds,
-        cast(cart_value as {{ dbt.type_numeric() }}) as cart_value,
+        cast(cart_value as {{ type_amount() }}) as cart_value,
 
         -- timestamps
         session_started_at,

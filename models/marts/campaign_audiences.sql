@@ -132,7 +132,7 @@ final as (
         case
             when memberships.audience in ('reactivation', 'vip_reward') then lifecycle.predicted_clv_365d
         end as predicted_clv_365d,
-        cast(cart_reminders.cart_value as {{ dbt.type_numeric() }}) as open_cart_value,
+        cast(cart_reminders.cart_value as {{ type_amount() }}) as open_cart_value,
         cart_reminders.last_cart_ended_at,
 
         -- dates

@@ -93,7 +93,7 @@ final as (
         order_facts.tenure_days,
         order_facts.avg_repeat_order_value,
         order_facts.days_since_last_order,
-        cast(coalesce(order_facts.net_revenue, 0) as {{ dbt.type_numeric() }}) as net_revenue,
+        cast(coalesce(order_facts.net_revenue, 0) as {{ type_amount() }}) as net_revenue,
         order_facts.avg_order_value,
         cast(coalesce(order_facts.valid_orders, 0) as {{ dbt.type_bigint() }}) as valid_orders,
         order_facts.return_rate,

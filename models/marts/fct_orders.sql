@@ -21,8 +21,8 @@ final as (
         is_returned_or_cancelled,
 
         -- amounts
-        cast(amount as {{ dbt.type_numeric() }}) as amount,
-        cast(purchase_amount as {{ dbt.type_numeric() }}) as purchase_amount,
+        cast(amount as {{ type_amount() }}) as amount,
+        cast(purchase_amount as {{ type_amount() }}) as purchase_amount,
 
         -- dates
         ordered_at,

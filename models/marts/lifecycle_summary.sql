@@ -40,7 +40,7 @@ per_stage as (
         sum(order_count) as orders,
         -- Averaged as exact decimals: a sum of doubles depends on the order rows arrive in, and re-runs on the
         -- same data must give identical figures.
-        avg(cast(expected_interval_days as {{ dbt.type_numeric() }})) as avg_expected_interval_days
+        avg(cast(expected_interval_days as {{ type_amount() }})) as avg_expected_interval_days
     from lifecycle
     group by lifecycle_stage
 
@@ -71,7 +71,7 @@ final as (
         ) as share_of_persons,
 
         -- amounts
-        cast(coalesce(per_stage.net_revenue, 0) as {{ dbt.type_numeric() }}) as net_revenue,
+        cast(coalesce(per_stage.net_revenue, 0) as {{ type_amount() }}) as net_revenue,
         cast(coalesce(per_stage.orders, 0) as {{ dbt.type_bigint() }}) as orders,
         cast(
             case

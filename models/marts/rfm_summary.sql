@@ -118,7 +118,7 @@ final as (
         ) as share_of_buyers,
 
         -- amounts
-        cast(all_rows.net_revenue as {{ dbt.type_numeric() }}) as net_revenue,
+        cast(all_rows.net_revenue as {{ type_amount() }}) as net_revenue,
         cast(all_rows.orders as {{ dbt.type_bigint() }}) as orders,
         cast(
             case when all_rows.buyers > 0 then all_rows.m_score_total / all_rows.buyers end as {{ type_double() }}

@@ -110,7 +110,7 @@ final as (
         cast(days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
 
         -- amounts
-        cast(net_revenue as {{ dbt.type_numeric() }}) as net_revenue,
+        cast(net_revenue as {{ type_amount() }}) as net_revenue,
         cast(net_revenue as {{ type_double() }}) / order_count as avg_order_value,
         cast(returned_or_cancelled_orders as {{ type_double() }}) / valid_orders as return_rate,
 
@@ -119,8 +119,10 @@ final as (
         cast(median_interval_days as {{ type_double() }}) as median_interval_days,
         cast(stddev_interval_days as {{ type_double() }}) as stddev_interval_days,
         expected_interval_days,
+        -- halves away from zero on every engine (PostgreSQL's round(double) rounds them to even)
+        {%- set interval_days = round_half_away_from_zero('expected_interval_days') %}
         cast(
-            {{ dbt.dateadd('day', 'cast(round(expected_interval_days) as ' ~ dbt.type_int() ~ ')', 'last_order_date') }}
+            {{ dbt.dateadd('day', 'cast(' ~ interval_days ~ ' as ' ~ dbt.type_int() ~ ')', 'last_order_date') }}
             as date
         ) as expected_next_order_date,
         cast(days_since_last_order as {{ type_double() }}) / expected_interval_days as overdue_ratio,

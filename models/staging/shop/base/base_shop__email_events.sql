@@ -23,10 +23,10 @@ typed as (
         occurred_at as raw_occurred_at,
 
         -- typed
-        nullif(trim(event_id), '') as event_id,
-        {{ normalize_email('email') }} as email,
-        nullif(trim(campaign_id), '') as campaign_id,
-        {{ normalize_enum('event_type') }} as event_type,
+        {{ in_byte_order("nullif(trim(event_id), '')") }} as event_id,
+        {{ in_byte_order(normalize_email('email')) }} as email,
+        {{ in_byte_order("nullif(trim(campaign_id), '')") }} as campaign_id,
+        {{ in_byte_order(normalize_enum('event_type')) }} as event_type,
         {{ to_utc_timestamp('occurred_at') }} as occurred_at
 
     from source

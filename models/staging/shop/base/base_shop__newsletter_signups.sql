@@ -23,9 +23,9 @@ typed as (
         unsubscribed_at as raw_unsubscribed_at,
 
         -- typed
-        nullif(trim(signup_id), '') as signup_id,
-        {{ normalize_email('email') }} as email,
-        coalesce({{ normalize_enum('source') }}, 'unknown') as signup_source,
+        {{ in_byte_order("nullif(trim(signup_id), '')") }} as signup_id,
+        {{ in_byte_order(normalize_email('email')) }} as email,
+        {{ in_byte_order('coalesce(' ~ normalize_enum('source') ~ ", 'unknown')") }} as signup_source,
         {{ to_utc_timestamp('signed_up_at') }} as signed_up_at,
         {{ to_utc_timestamp('unsubscribed_at') }} as unsubscribed_at
 

@@ -24,11 +24,11 @@ typed as (
         amount as raw_amount,
 
         -- typed
-        nullif(trim(order_id), '') as order_id,
-        nullif(trim(customer_id), '') as customer_id,
-        {{ normalize_email('email') }} as email,
-        {{ normalize_enum('status') }} as status,
-        {{ safe_try_cast('trim(amount)', dbt.type_numeric()) }} as amount,
+        {{ in_byte_order("nullif(trim(order_id), '')") }} as order_id,
+        {{ in_byte_order("nullif(trim(customer_id), '')") }} as customer_id,
+        {{ in_byte_order(normalize_email('email')) }} as email,
+        {{ in_byte_order(normalize_enum('status')) }} as status,
+        {{ safe_try_cast('trim(amount)', type_amount()) }} as amount,
         {{ to_utc_timestamp('ordered_at') }} as ordered_at
 
     from source

@@ -34,16 +34,16 @@ typed as (
         order_id as raw_order_id,
 
         -- typed
-        nullif(trim(session_id), '') as session_id,
-        nullif(trim(visitor_id), '') as visitor_id,
-        nullif(trim(customer_id), '') as customer_id,
-        {{ normalize_email('email') }} as email,
-        nullif(trim(order_id), '') as order_id,
-        coalesce({{ normalize_enum('device') }}, 'unknown') as device,
-        coalesce({{ normalize_enum('channel') }}, 'unknown') as channel,
+        {{ in_byte_order("nullif(trim(session_id), '')") }} as session_id,
+        {{ in_byte_order("nullif(trim(visitor_id), '')") }} as visitor_id,
+        {{ in_byte_order("nullif(trim(customer_id), '')") }} as customer_id,
+        {{ in_byte_order(normalize_email('email')) }} as email,
+        {{ in_byte_order("nullif(trim(order_id), '')") }} as order_id,
+        {{ in_byte_order('coalesce(' ~ normalize_enum('device') ~ ", 'unknown')") }} as device,
+        {{ in_byte_order('coalesce(' ~ normalize_enum('channel') ~ ", 'unknown')") }} as channel,
         {{ safe_try_cast_integer('page_views') }} as page_views,
         {{ safe_try_cast_integer('cart_adds') }} as cart_adds,
-        {{ safe_try_cast('trim(cart_value)', dbt.type_numeric()) }} as cart_value,
+        {{ safe_try_cast('trim(cart_value)', type_amount()) }} as cart_value,
         {{ to_utc_timestamp('started_at') }} as started_at,
         {{ to_utc_timestamp('ended_at') }} as ended_at_or_null
 

@@ -1,0 +1,383 @@
+"""The pipeline on PostgreSQL: a throwaway server (scripts/pg_server.py), the raw batches loaded by
+scripts/load_raw.py, a full build and two incremental nights, each compared with a DuckDB build of the same
+files (engine_compare.py), and the semantic differences between the two engines, each pinned (docs/engines.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from engine_compare import (
+    BATCHES,
+    DATASETS,
+    PROJECT_DIR,
+    REFERENCE_VARS,
+    SCRIPTS,
+    dbapi_relations,
+    dbt,
+    duckdb_relations,
+    generate_nights,
+    raw_folder_until,
+    relation_differences,
+)
+
+sys.path.insert(0, str(SCRIPTS))
+
+import load_raw  # noqa: E402
+import pg_server  # noqa: E402
+
+MARTS_QUERY = (
+    "select table_schema, table_name from information_schema.tables where table_schema = 'marts' order by table_name"
+)
+# Nights after the full build skip dbt's unit tests: they do not read the data (the full build runs them).
+NIGHT_ARGS = ["build", "--exclude", "test_type:unit"]
+# Texts whose reading differed between a plain PostgreSQL cast and DuckDB (docs/engines.md "Timestamps"), and
+# their neighbours; DuckDB's reading is the reference.
+TIMESTAMP_TEXTS = [
+    "2024-03-01",
+    "2024-03-01T10:00",
+    "2024-03-01 10:00:00",
+    "2024-03-01T10:00:00Z",
+    "2024-03-01T10:00:00+02:00",
+    "2024-03-01T10:00:00-05:30",
+    "2024-03-01T10:00:00+0200",
+    "2024-03-01T10:00:00+02",
+    "2024-03-01T10:00:00.123+01:00",
+    "2024-03-01T10:00:00.1234567",
+    "2024-03-01T10:00:00.",
+    "2024-03-01T1:00:00",
+    "2024-03-01T10:00:00 UTC",
+    "2024-03-01T10:00:00 Europe/Berlin",
+    "2024-03-01T10:00:00 +02:00",
+    "2024-03-01T23:59:60",
+    "2024-03-01T24:00:00",
+    "2024-02-29T00:00:00",
+    "2023-02-29",
+    "2025-13-45T10:00:00",
+    "2024-03-01T10",
+    "2024-03-01Z",
+    "2024-03-01T10:00:00z",
+    "2024-03-01T10:00:00+02:00 extra",
+    "10000-01-01",
+    "epoch",
+    "allballs",
+]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("postgres_engine")
+
+
+@pytest.fixture(scope="module")
+def batches(work) -> Path:
+    return generate_nights(work / "raw")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A PostgreSQL server of this module, stopped and removed at its end (its folder is a new one under the
+    system's temporary folder: user postgres must reach it, and pytest's folders are private)."""
+    with pg_server.running() as running:
+        # Parallel plans wherever the planner may use them, so a function that cannot run in one (the timestamp
+        # parser was marked parallel safe; at 70k rows the landing failed) fails here too.
+        version = int(running.psql("show server_version_num").strip())
+        setting = "debug_parallel_query" if version >= 160000 else "force_parallel_mode"
+        running.psql(f"alter system set {setting} = on")
+        running.psql("select pg_reload_conf()")
+        yield running
+
+
+def _snapshot_duckdb(database: Path) -> dict:
+    return duckdb_relations(database)
+
+
+@pytest.fixture(scope="module")
+def duckdb_nights(work, batches) -> list[dict]:
+    """The reference: DuckDB over the same files, full build then one refresh per night."""
+    database = work / "duckdb" / "warehouse.duckdb"
+    database.parent.mkdir()
+    raw_dir = work / "duckdb_raw"
+    env = {"LIFECYCLE_DUCKDB_PATH": str(database), "LIFECYCLE_RAW_DIR": str(raw_dir), "LIFECYCLE_TARGET": "duckdb"}
+    snapshots = []
+    for night in range(len(BATCHES)):
+        raw_folder_until(batches, night, raw_dir)
+        args = ["build"] if night == 0 else NIGHT_ARGS
+        dbt([*args, "--vars", REFERENCE_VARS], env, work / "duckdb" / "target", work / "duckdb.log")
+        snapshots.append(_snapshot_duckdb(database))
+    return snapshots
+
+
+@pytest.fixture(scope="module")
+def postgres_nights(work, batches, server) -> dict:
+    """PostgreSQL: each night's file loaded by load_raw.py, then `dbt build --target postgres`; returns the
+    relations after each run, the landed batches, and the times."""
+    raw_dir = work / "pg_raw"
+    env = {**server.env(), "LIFECYCLE_TARGET": "postgres"}
+    snapshots, landed, seconds = [], [], []
+    for night in range(len(BATCHES)):
+        raw_folder_until(batches, night, raw_dir)
+        with _environment(server.env()):
+            load_raw.load_postgres(raw_dir, log=lambda _line: None)
+        args = ["build"] if night == 0 else NIGHT_ARGS
+        seconds.append(dbt(args, env, work / "pg_target", work / "postgres.log"))
+        connection = _connect(server)
+        try:
+            snapshots.append(dbapi_relations(connection, MARTS_QUERY))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "select _source_file, count(*), count(distinct _loaded_at) from staging.base_shop__orders "
+                    "group by 1 order by 1"
+                )
+                landed.append(cursor.fetchall())
+        finally:
+            connection.close()
+    (work / "postgres_seconds.json").write_text(json.dumps(seconds))
+    return {"snapshots": snapshots, "landed": landed, "seconds": seconds}
+
+
+class _environment:
+    """Set environment variables for a block (load_raw reads LIFECYCLE_PG_*)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.saved: dict[str, str | None] = {}
+
+    def __enter__(self):
+        import os
+
+        for name, value in self.values.items():
+            self.saved[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def __exit__(self, *_):
+        import os
+
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _connect(server):
+    import psycopg2
+
+    return psycopg2.connect(host=server.host, port=server.port, user=server.user, dbname=server.dbname)
+
+
+@pytest.mark.parametrize("night", [0, 1, 2], ids=["full_build", "first_night", "second_night"])
+def test_every_mart_equals_duckdb(duckdb_nights, postgres_nights, night):
+    reference, other = duckdb_nights[night], postgres_nights["snapshots"][night]
+    assert len([name for name in reference if name.startswith("marts.")]) >= 10
+    assert relation_differences(reference, other, "PostgreSQL") == []
+
+
+def test_nights_land_only_their_new_batch(postgres_nights):
+    """Each night appends the rows of its file and leaves the landed rows of earlier files as they were (one
+    load time per file: they were not reloaded)."""
+    landed = postgres_nights["landed"]
+    assert [[row[0] for row in night] for night in landed] == [list(BATCHES[: n + 1]) for n in range(3)]
+    for night in range(1, 3):
+        assert landed[night][:night] == landed[night - 1]
+    assert all(loads == 1 for _, _, loads in landed[-1])
+
+
+def test_history_grows_each_night(postgres_nights):
+    """Three as-of dates recorded in the stage history, as on DuckDB (the equality test compares the rows)."""
+    dates = postgres_nights["snapshots"][-1]["marts.stage_history_dates"][1]
+    assert len(dates) == 3
+
+
+def test_loading_again_adds_nothing(postgres_nights, work, server):
+    with _environment(server.env()):
+        assert load_raw.load_postgres(work / "pg_raw", log=lambda _line: None) == {name: [] for name in DATASETS}
+
+
+def _show(target: str, sql: str, env: dict, work: Path) -> list[dict]:
+    """Rows of `dbt show --inline sql` on `target`."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *("--quiet", "show", "--target", target, "--output", "json", "--limit", "-1", "--inline", sql),
+            *("--target-path", str(work / f"show_{target}")),
+        ],
+        cwd=PROJECT_DIR,
+        env={**__import__("os").environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"), **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return json.loads(result.stdout[result.stdout.index("{") :])["show"]
+
+
+def _values(texts: list[str]) -> str:
+    return "(values " + ", ".join("('" + text.replace("'", "''") + "')" for text in texts) + ") as texts(v)"
+
+
+def test_timestamp_texts_read_as_on_duckdb(postgres_nights, server, work):
+    """PostgreSQL has no try_cast, and its plain cast drops an offset, rolls 23:59:60 over, rounds a 7th decimal
+    and accepts a space before an offset: utc_timestamp_or_null reads every text as DuckDB does."""
+    sql = "select v, cast({{ to_utc_timestamp('v') }} as varchar) as ts from " + _values(TIMESTAMP_TEXTS)
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    on_duckdb = {row["v"]: row["ts"] for row in _show("duckdb", sql, duck_env, work)}
+    on_postgres = {row["v"]: row["ts"] for row in _show("postgres", sql, server.env(), work)}
+    assert on_duckdb["2024-03-01T10:00:00+02:00"] == "2024-03-01 08:00:00"
+    assert on_duckdb["2024-03-01T23:59:60"] is None
+    assert {text: on_postgres[text] for text in TIMESTAMP_TEXTS} == {text: on_duckdb[text] for text in TIMESTAMP_TEXTS}
+
+
+def test_missing_required_column_stops_before_any_model(postgres_nights, server, work):
+    """The input check reads the warehouse's catalog: a raw table without a required column stops the run in its
+    on-run-start hook, naming table and column (then the column is put back for the other tests)."""
+    connection = _connect(server)
+    connection.autocommit = True
+    env = {**server.env(), "LIFECYCLE_TARGET": "postgres"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("alter table raw.orders rename column amount to order_amount")
+        with pytest.raises(AssertionError) as failure:
+            dbt(["run", "--select", "int_lifecycle__as_of_date"], env, work / "pg_target", work / "postgres.log")
+        assert "is missing required column 'amount'" in str(failure.value)
+        assert "raw" in str(failure.value) and "orders" in str(failure.value)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("alter table raw.orders rename column order_amount to amount")
+        connection.close()
+
+
+AMOUNT_TEXTS = [
+    *("12.5", "12.123456", "12.1234567", "1e2", "1.5e2", "-3", "-0", "+4", " 7 ", ".5", "5.", "0.0000001", "1E-7"),
+    *("1,000", "1_000", "NaN", "Infinity", "1000000", "1000000.000001"),
+    *("99999999999999999999999", "9999999999999999999999.9999999", "1e25", "1e400"),
+]
+
+
+def test_amount_texts_checked_as_on_duckdb(postgres_nights, server, work):
+    """dbt.type_numeric() is unconstrained numeric on PostgreSQL, which kept a 7th decimal that DuckDB's
+    numeric(28,6) rounds (so the contract calls it invalid_amount there): amounts are decimal(28, 6) everywhere.
+    And a value too big for the type (or for a double) fails the whole landing on PostgreSQL, where DuckDB's
+    try_cast gives NULL (implausible_amount): postgres__safe_try_cast checks the range first."""
+    sql = (
+        "{% set typed = safe_try_cast('trim(v)', type_amount()) %}"
+        "select v, {{ first_failing_check(amount_checks('v', typed, 'amount')) }} as defect from "
+        + _values(AMOUNT_TEXTS)
+    )
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    on_duckdb = {row["v"]: row["defect"] for row in _show("duckdb", sql, duck_env, work)}
+    on_postgres = {row["v"]: row["defect"] for row in _show("postgres", sql, server.env(), work)}
+    assert on_duckdb["12.1234567"] == "invalid_amount" and on_duckdb["12.123456"] is None
+    assert on_duckdb["99999999999999999999999"] == on_duckdb["1e400"] == "implausible_amount"
+    assert on_postgres == on_duckdb
+
+
+def _driver(args: list[str], server, work: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "run_pipeline.py"),
+            *("--target", "postgres", "--database", str(work / "driver" / "copy.duckdb")),
+            *("--release-dir", str(work / "driver" / "releases"), "--activation-dir", str(work / "driver" / "act")),
+            *args,
+        ],
+        cwd=PROJECT_DIR,
+        env={**__import__("os").environ, **server.env()},
+        capture_output=True,
+        text=True,
+    )
+
+
+def _schemas_and_rows(server) -> tuple[set[str], int, int]:
+    connection = _connect(server)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select schema_name from information_schema.schemata")
+            schemas = {row[0] for row in cursor.fetchall()}
+            cursor.execute("select count(*) from marts.customer_lifecycle")
+            persons = cursor.fetchone()[0]
+            cursor.execute("select count(*) from marts.customer_stage_history")
+            history = cursor.fetchone()[0]
+        return schemas, persons, history
+    finally:
+        connection.close()
+
+
+def test_driver_publishes_by_swapping_schemas(postgres_nights, server, work):
+    """run_pipeline.py --target postgres builds into *__next schemas: a failed test leaves the live schemas as
+    they were (exit 4, nothing published); a passing build is swapped in and exported as a release."""
+    before = _schemas_and_rows(server)
+    failed = _driver(["--max-quarantine-share", "0"], server, work)
+    assert failed.returncode == 4, failed.stderr[-2000:]
+    after_failure = _schemas_and_rows(server)
+    assert after_failure[1:] == before[1:]
+    assert "marts__next" in after_failure[0]  # the failed build stays there to be looked at
+    assert not (work / "driver" / "releases" / "current").exists()
+
+    passed = _driver([], server, work)
+    assert passed.returncode == 0, passed.stderr[-2000:]
+    schemas, persons, history = _schemas_and_rows(server)
+    assert not {name for name in schemas if name.endswith(("__next", "__old"))}
+    assert {"staging", "quarantine", "intermediate", "marts"} <= schemas
+    # the history was carried over into the new schemas (the same as-of date appends nothing)
+    assert (persons, history) == before[1:]
+    released = work / "driver" / "releases" / "current" / "customer_lifecycle.parquet"
+    import pyarrow.parquet as pq
+
+    assert pq.read_metadata(released).num_rows == persons
+
+
+def test_landed_text_sorts_by_code_point(postgres_nights, server, work):
+    """PostgreSQL orders text by the database's collation; a linguistic one puts '_' before '-' (and 'é' before
+    'f'), DuckDB orders by code point, so a tie-break on text (first_by, de-duplication) could keep another of
+    two equally early rows. The landed text columns are collate "C" (in_byte_order), and
+    the models after them inherit it: shown here on a database whose collation is ICU 'en-US'."""
+    connection = _connect(server)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select column_name, collation_name from information_schema.columns where table_schema = 'staging' "
+                "and table_name = 'base_shop__sessions' and column_name in ('email', 'visitor_id', 'device')"
+            )
+            assert dict(cursor.fetchall()) == {"email": "C", "visitor_id": "C", "device": "C"}
+    finally:
+        connection.close()
+    server.psql(
+        "create database lifecycle_en_us template template0 locale_provider icu icu_locale 'en-US' locale 'C.UTF-8'",
+        dbname="postgres",
+    )
+    sql = (
+        "select min(v) as plain, min({{ in_byte_order('v') }}) as byte_order "
+        "from (values ('a_b@x.com'), ('a-b@x.com'), ('éa@x.com')) as texts(v)"
+    )
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    [on_duckdb] = _show("duckdb", sql, duck_env, work)
+    [on_en_us] = _show("postgres", sql, {**server.env(), "LIFECYCLE_PG_DBNAME": "lifecycle_en_us"}, work)
+    assert on_duckdb == {"plain": "a-b@x.com", "byte_order": "a-b@x.com"}
+    assert on_en_us == {"plain": "a_b@x.com", "byte_order": "a-b@x.com"}
+
+
+# Code points around the email rule's hidden characters (whitespace, C0/C1 controls, format characters), and
+# visible letters that must stay valid.
+EMAIL_CODE_POINTS = [9, 10, 32, 127, 128, 133, 159, 160, 173, 233, 1536, 1564, 6158, 8203, 8232, 8288, 12288, 20013]
+EMAIL_CODE_POINTS += [65279, 65529, 69821, 917505, 917536]
+
+
+def test_hidden_characters_in_emails_as_on_duckdb(postgres_nights, server, work):
+    """PostgreSQL's regular expressions have no Unicode categories, and [:space:] / [:cntrl:] are ASCII only under
+    collation "C": the email rule lists the characters by code point there, and agrees with DuckDB's \\p{Z},
+    \\p{Cc}, \\p{Cf} on each of these."""
+    sql = (
+        "select n, {{ is_valid_email(\"'a' || chr(n) || 'b@x.com'\") }} as valid_email, "
+        "{{ is_valid_email(in_byte_order(\"'a' || chr(n) || 'b@x.com'\")) }} as valid_in_byte_order "
+        "from (values " + ", ".join(f"({n})" for n in EMAIL_CODE_POINTS) + ") as points(n)"
+    )
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    on_duckdb = {row["n"]: row["valid_email"] for row in _show("duckdb", sql, duck_env, work)}
+    on_postgres = _show("postgres", sql, server.env(), work)
+    assert on_duckdb[233] is True and on_duckdb[20013] is True and on_duckdb[133] is False
+    assert {row["n"]: row["valid_email"] for row in on_postgres} == on_duckdb
+    assert {row["n"]: row["valid_in_byte_order"] for row in on_postgres} == on_duckdb
