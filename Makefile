@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
-.PHONY: setup run test lint lint-python lint-sql pytest docs bench clean
+.PHONY: setup run test lint lint-python lint-sql pytest test-engines docs bench clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ EXPORT_DIR ?= output/marts
 run: setup
 	$(BIN)/python scripts/run_pipeline.py --report $(REPORT) --export-dir $(EXPORT_DIR) $(RUN_ARGS)
 
-test: setup lint pytest
+test: setup lint pytest test-engines
 
 lint: lint-python lint-sql
 
@@ -40,6 +40,12 @@ lint-sql: setup
 # Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process.
 pytest: setup
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# The same marts on other engines (tests/engines, docs/engines.md): each test starts its engine itself (Spark: a
+# local[2] session in the test process; Java 17 is installed with apt-get when missing and root), builds a small
+# generated set over three nights and compares every mart with DuckDB.
+test-engines: setup
+	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider tests/engines
 
 bench: setup  ## scale benchmark → docs/benchmarks.md (long; never part of `make test`)
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import jinja2
@@ -69,28 +70,41 @@ def session_conf(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     return conf
 
 
-def check_java() -> str:
-    """The `java` command Spark will use; raises SparkUnavailableError naming what to install when none."""
+JAVA_PACKAGE = "openjdk-17-jre-headless"
+
+
+def _find_java() -> str | None:
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
-    if not java or not Path(java).exists():
+    return java if java and Path(java).exists() else None
+
+
+def check_java(install: bool = False) -> str:
+    """The `java` command Spark will use. When there is none: with `install`, as root on Debian/Ubuntu, apt-get
+    installs openjdk-17-jre-headless (as CI needs it); otherwise SparkUnavailableError says what to install."""
+    java = _find_java()
+    if java is None and install and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", JAVA_PACKAGE], check=False, capture_output=True)
+        java = _find_java()
+    if java is None:
         raise SparkUnavailableError(
-            "Spark needs Java 17 (or 21) and none was found: install it (Debian/Ubuntu: apt-get install -y "
-            "openjdk-17-jre-headless) or set JAVA_HOME. See docs/engines.md."
+            f"Spark needs Java 17 (or 21) and none was found: install it (Debian/Ubuntu: apt-get install -y "
+            f"{JAVA_PACKAGE}) or set JAVA_HOME. See docs/engines.md."
         )
     return java
 
 
-def start_session(project_dir: Path = PROJECT_DIR, extra_conf: dict[str, str] | None = None):
+def start_session(project_dir: Path = PROJECT_DIR, extra_conf: dict[str, str] | None = None, install: bool = False):
     """Start (or get) the process's Spark session with the `spark` target's settings; dbt calls in this process
-    then reuse it. Raises SparkUnavailableError when pyspark or Java is missing."""
+    then reuse it. Raises SparkUnavailableError when pyspark or Java is missing (`install`: see check_java)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SparkUnavailableError(
             'The spark target needs pyspark and dbt-spark: pip install -e ".[spark]" (make setup installs them).'
         ) from None
-    check_java()
+    check_java(install)
     conf = {**session_conf(project_dir), **(extra_conf or {})}
     home = next(
         (option.split("=", 1)[1] for option in conf["spark.driver.extraJavaOptions"].split() if "derby" in option),

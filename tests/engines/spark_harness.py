@@ -34,7 +34,7 @@ class LocalSpark:
             "LIFECYCLE_KEY_SALT": None,
         }
         with environment(self.variables):
-            self.session = start_session(PROJECT_DIR, extra_conf)
+            self.session = start_session(PROJECT_DIR, extra_conf, install=True)
 
     def stop(self) -> None:
         self.session.stop()

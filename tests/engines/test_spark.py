@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -31,6 +32,9 @@ from lifecycle_pipeline.spark_raw import load_raw_spark, source_columns
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 END_DATE = dt.date(2026, 10, 31)
 NIGHTS = 3
+# One row per quarantine rule and per awkward spelling (offsets, `Z`, exponents, hidden characters, duplicates
+# with ties): the staging tests' hand-made fixture, landed as one more batch on the last night.
+AWKWARD_ROWS = PROJECT_DIR / "tests" / "python" / "fixtures" / "staging_raw"
 # Prediction runs on DuckDB only (dbt Python models): off on the DuckDB side so both leave its columns NULL.
 DUCKDB_VARS = {"prediction_enabled": False}
 # Small data, many small queries: fewer shuffle partitions than the profile's 4 halve the tasks per query.
@@ -48,6 +52,8 @@ def built(tmp_path_factory):
         capture_output=True,
     )
     nights = write_nights(base / "generated", base / "raw", END_DATE, NIGHTS)
+    for dataset in source_columns():  # the last night also brings one awkward row per contract rule
+        shutil.copyfile(AWKWARD_ROWS / f"{dataset}.csv", nights[-1] / dataset / "night_3_awkward.csv")
     database = base / "duckdb" / "warehouse.duckdb"
     for night, raw_dir in enumerate(nights, start=1):
         run_dbt(["build" if night == NIGHTS else "run"], raw_dir, database, DUCKDB_VARS)
@@ -110,7 +116,8 @@ def assert_same_rows(relation: str, duck: tuple[list[str], list[tuple]], spark: 
 def test_each_night_loads_only_its_new_batch(built):
     """The loader appends one batch per dataset a night, never one already in raw.<dataset>."""
     for night, batches in enumerate(built["loaded"], start=1):
-        assert batches == {dataset: [f"night_{night}.csv"] for dataset in source_columns()}
+        extra = ["night_3_awkward.csv"] if night == NIGHTS else []
+        assert batches == {dataset: [f"night_{night}.csv", *extra] for dataset in source_columns()}
     assert load_raw_spark(built["spark"].session, built["nights"][-1]) == {dataset: [] for dataset in source_columns()}
 
 
@@ -118,7 +125,7 @@ def test_landing_appends_and_never_reloads_a_landed_batch(built):
     """Night 1's landed rows keep their load time through nights 2 and 3 (appended to, not rebuilt)."""
     first, second, third = built["landed"]
     assert set(first) == {"night_1.csv"} and set(second) == {"night_1.csv", "night_2.csv"}
-    assert set(third) == {"night_1.csv", "night_2.csv", "night_3.csv"}
+    assert set(third) == {"night_1.csv", "night_2.csv", "night_3.csv", "night_3_awkward.csv"}
     assert first["night_1.csv"] == second["night_1.csv"] == third["night_1.csv"]
     assert second["night_2.csv"] == third["night_2.csv"]
     assert first["night_1.csv"] < second["night_2.csv"] < third["night_3.csv"]
