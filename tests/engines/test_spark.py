@@ -186,3 +186,19 @@ def test_landed_raw_rows_match_the_files(built):
                 expected[path.name] = sum(1 for _ in csv.reader(handle)) - 1
         got = dict(spark.session.sql(f"select _source_file, count(*) from raw.{dataset} group by 1").collect())
         assert got == expected, dataset
+
+
+def test_a_raw_table_without_a_required_column_stops_the_run(built):
+    """The input check reads Spark's catalog: a raw table lacking a required column fails before any model runs,
+    naming the table and the column. (Last in this module: it swaps a raw table and puts it back.)"""
+    spark, sql = built["spark"], built["spark"].session.sql
+    sql("alter table raw.newsletter_signups rename to raw.newsletter_signups_kept")
+    try:
+        kept = "raw.newsletter_signups_kept"
+        sql(f"create table raw.newsletter_signups using parquet as select * except (email) from {kept}")
+        result = spark.dbt(["run", "--select", "int_lifecycle__as_of_date"], built["nights"][-1], check=False)
+    finally:
+        sql("drop table if exists raw.newsletter_signups")
+        sql("alter table raw.newsletter_signups_kept rename to raw.newsletter_signups")
+    assert result.returncode != 0
+    assert "Raw table raw.newsletter_signups is missing required column 'email'" in result.stdout + result.stderr
