@@ -41,9 +41,10 @@ lint-sql: setup
 pytest: setup
 	$(BIN)/pytest -n 2 --dist loadfile
 
-# The same marts on the other engines (docs/engines.md): each test file starts its own server or session (e.g. a
-# throwaway PostgreSQL cluster by scripts/pg_server.py), builds a small generated set, refreshes it twice and
-# compares every mart with DuckDB. PostgreSQL is installed with apt-get when missing and run as root.
+# The same marts on the other engines (tests/engines, docs/engines.md): each test file starts its own server or
+# session (a throwaway PostgreSQL cluster by scripts/pg_server.py; a local[2] Spark session in the test process),
+# builds a small generated set, refreshes it twice and compares every mart with DuckDB. PostgreSQL and Java 17
+# are installed with apt-get when missing and root.
 test-engines: setup
 	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider tests/engines
 

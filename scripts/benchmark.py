@@ -83,11 +83,14 @@ PHASES = [
     "floor",
     "peer",
     "prediction",
+    "spark",
 ]
 # Other engines (docs/engines.md): full build and nightly refresh, at scales up to this many orders (~1M; a 10M
 # build on a second engine would take hours on the benchmark machine).
 ENGINES = ["postgres"]
 ENGINE_MAX_ORDERS = 2_000_000
+# The Spark phase (scripts/bench_spark.py, local[2]) runs up to this many orders: ~1M, not the 10M scale.
+SPARK_MAX_ORDERS = 1_500_000
 # In the "before" folder beside NAME.parquet (all rows but the last day's): that day's rows.
 LAST_DAY_SUFFIX = ".last_day.parquet"
 STAGES = ["prospect", "new", "repeat", "at_risk", "lapsed"]
@@ -1102,7 +1105,7 @@ def benchmark_scale(
     def log(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} [{label}] {message}", flush=True)
 
-    needs_split = bool({"refresh", "refresh_with_tests", "refresh_single_file"} & set(phases)) or bool(engines)
+    needs_split = bool({"refresh", "refresh_with_tests", "refresh_single_file", "spark"} & set(phases)) or bool(engines)
     summary, last_day = prepare_data(label, customers, data_dir, work_dir, generator, split=needs_split)
     rows = {dataset: int(summary["rows"][dataset]) for dataset in DATASETS}
     result: dict = {
@@ -1284,6 +1287,13 @@ def benchmark_scale(
             result["engines"]["postgres"]["matches_duckdb"] = (
                 None if counts is None else result["engines"]["postgres"]["stage_counts"] == counts
             )
+    # not in --smoke: the engine test (tests/engines/test_spark.py) runs the same steps on its own small set
+    if "spark" in phases and label != "smoke" and parse_scale(label) <= SPARK_MAX_ORDERS:
+        log("spark (local[2] session: load, full build, load a night, refresh; scripts/bench_spark.py)")
+        result_path = work / "spark.json"
+        command = [sys.executable, str(PROJECT_DIR / "scripts" / "bench_spark.py"), str(before_raw), last_day]
+        run = run_child([*command, str(work), str(result_path)], logs / "spark.log", result_path=result_path)
+        result["spark"] = {**run.payload, "wall_seconds": run.seconds, "max_rss_bytes": run.max_rss_bytes}
     result["harness_max_rss_bytes"] = harness_max_rss_bytes()
     log("done")
     return result
@@ -1518,6 +1528,15 @@ def scale_table(r: dict) -> list[str]:
     ]
     if threads:
         lines += ["dbt threads of the driver's builds: " + ", ".join(threads) + ".", ""]
+    if r.get("spark"):
+        spark = r["spark"]["seconds"]
+        steps = ("session_start", "load", "full_build", "night_load", "refresh")
+        lines += [
+            "Spark, local[2] session, one run (s): "
+            + ", ".join(f"{name} {spark[name]}" for name in steps)
+            + f"; peak RSS as wait4 reports it {gib(r['spark']['max_rss_bytes'])} (docs/engines.md).",
+            "",
+        ]
     if r.get("pipeline_stage_counts"):
         counts = r["pipeline_stage_counts"]
         lines += ["Stage counts: " + ", ".join(f"{s} {counts.get(s, 0):,}" for s in STAGES) + ".", ""]
