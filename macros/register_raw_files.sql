@@ -22,12 +22,13 @@
 {% macro default__register_raw_files() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- for source_node in graph.sources.values() | sort(attribute='name') if source_node.source_name == 'shop' -%}
+        {%- set name = source_node.schema ~ '.' ~ source_node.identifier -%}
         {%- set relation = adapter.get_relation(
             database=source_node.database, schema=source_node.schema, identifier=source_node.identifier
         ) -%}
         {%- if relation is none -%}
             {{ exceptions.raise_compiler_error(
-                "Raw table " ~ source_node.schema ~ "." ~ source_node.identifier ~ " not found. Load the raw data "
+                "Raw table " ~ name ~ " not found. Load the raw data "
                 ~ "(an EL tool, or scripts/load_raw.py --target " ~ target.type ~ " --raw-dir DIR). See docs/engines.md."
             ) }}
         {%- endif -%}
@@ -39,7 +40,7 @@
         {%- endfor -%}
         {%- for column in required if column not in present -%}
             {{ exceptions.raise_compiler_error(
-                "Raw table " ~ relation ~ " is missing required column '" ~ column ~ "'. Columns found: "
+                "Raw table " ~ name ~ " is missing required column '" ~ column ~ "'. Columns found: "
                 ~ (present | join(', ')) ~ ". See docs/raw-data-contract.md."
             ) }}
         {%- endfor -%}

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -31,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from lifecycle_pipeline import postgres
 
 DATASETS = ("orders", "sessions", "newsletter_signups", "email_events")
 FORMATS = ("parquet", "csv")
@@ -142,26 +143,12 @@ def batches_to_load(raw_dir: Path, raw_format: str = "auto") -> Iterator[Batch]:
 # --- PostgreSQL --------------------------------------------------------------------------------------------------
 
 
-def postgres_connection():
-    """A psycopg2 connection from the LIFECYCLE_PG_* variables (the defaults of profiles/profiles.yml)."""
-    import psycopg2
-
-    return psycopg2.connect(
-        host=os.environ.get("LIFECYCLE_PG_HOST", "127.0.0.1"),
-        port=int(os.environ.get("LIFECYCLE_PG_PORT", "5432")),
-        user=os.environ.get("LIFECYCLE_PG_USER", "postgres"),
-        password=os.environ.get("LIFECYCLE_PG_PASSWORD", ""),
-        dbname=os.environ.get("LIFECYCLE_PG_DBNAME", "lifecycle"),
-        sslmode=os.environ.get("LIFECYCLE_PG_SSLMODE", "prefer"),
-    )
-
-
 def load_postgres(raw_dir: Path, raw_format: str = "auto", log=print) -> dict[str, list[str]]:
     """Load the batches of `raw_dir` not in raw.<dataset> yet; one transaction per batch. Returns dataset -> the
     batch names loaded."""
     reader = BatchReader()
     loaded: dict[str, list[str]] = {dataset: [] for dataset in DATASETS}
-    connection = postgres_connection()
+    connection = postgres.connect()
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute("create schema if not exists raw")

@@ -83,12 +83,6 @@ def server():
     """A PostgreSQL server of this module, stopped and removed at its end (its folder is a new one under the
     system's temporary folder: user postgres must reach it, and pytest's folders are private)."""
     with pg_server.running() as running:
-        # Parallel plans wherever the planner may use them, so a function that cannot run in one (the timestamp
-        # parser was marked parallel safe; at 70k rows the landing failed) fails here too.
-        version = int(running.psql("show server_version_num").strip())
-        setting = "debug_parallel_query" if version >= 160000 else "force_parallel_mode"
-        running.psql(f"alter system set {setting} = on")
-        running.psql("select pg_reload_conf()")
         yield running
 
 
@@ -229,6 +223,16 @@ def test_timestamp_texts_read_as_on_duckdb(postgres_nights, server, work):
     assert on_duckdb["2024-03-01T10:00:00+02:00"] == "2024-03-01 08:00:00"
     assert on_duckdb["2024-03-01T23:59:60"] is None
     assert {text: on_postgres[text] for text in TIMESTAMP_TEXTS} == {text: on_duckdb[text] for text in TIMESTAMP_TEXTS}
+
+
+def test_timestamp_parser_never_runs_in_a_parallel_worker(postgres_nights, server):
+    """Its exception block is a subtransaction, which a parallel worker cannot start: marked parallel safe, the
+    landing of ~70k rows (a parallel plan) failed. Forcing parallel plans on the test server reproduced it but
+    stalled the whole build on two cores, so the marking itself is checked."""
+    marking = server.psql(
+        "select string_agg(distinct proparallel, '') from pg_proc where proname = 'utc_timestamp_or_null'"
+    )
+    assert marking.strip() == "u"
 
 
 def test_missing_required_column_stops_before_any_model(postgres_nights, server, work):
