@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .csv_files import CONTRACT
 from .errors import InputError
 
-CONTRACT = "See docs/raw-data-contract.md."
 _INDEX = re.compile(r"string index (\d+)")
 
 
