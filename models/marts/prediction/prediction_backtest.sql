@@ -2,6 +2,16 @@
 -- prediction_horizon_days) predicts each buyer's purchase days in the horizon after it, which have happened
 -- since. Per decile of predicted purchase days, for all buyers, and for the buyers the stage rule called lapsed
 -- at the cutoff (how many came back). Sums of doubles are exact (exact_sum), so a re-run gives the same bits.
+{#- The measures of every row: per decile, for all buyers, for the buyers lapsed by rule. -#}
+{%- set measures -%}
+        count(*) as buyers,
+        {{ exact_sum('predicted_purchase_days') }} as predicted_purchase_days,
+        sum(actual_purchase_days) as actual_purchase_days,
+        {{ exact_sum('abs(predicted_purchase_days - actual_purchase_days)') }} as absolute_error,
+        sum(case when actual_purchase_days > 0 then 1 else 0 end) as buyers_who_bought,
+        {{ exact_sum('p_alive') }} as p_alive_sum
+{%- endset %}
+
 with
 
 predictions as (
@@ -44,12 +54,7 @@ grouped as (
     select
         'decile' as segment,
         decile,
-        count(*) as buyers,
-        {{ exact_sum('predicted_purchase_days') }} as predicted_purchase_days,
-        sum(actual_purchase_days) as actual_purchase_days,
-        {{ exact_sum('abs(predicted_purchase_days - actual_purchase_days)') }} as absolute_error,
-        sum(case when actual_purchase_days > 0 then 1 else 0 end) as buyers_who_bought,
-        {{ exact_sum('p_alive') }} as p_alive_sum
+        {{ measures }}
     from ranked
     group by decile
 
@@ -58,12 +63,7 @@ grouped as (
     select
         'all' as segment,
         null as decile,
-        count(*) as buyers,
-        {{ exact_sum('predicted_purchase_days') }} as predicted_purchase_days,
-        sum(actual_purchase_days) as actual_purchase_days,
-        {{ exact_sum('abs(predicted_purchase_days - actual_purchase_days)') }} as absolute_error,
-        sum(case when actual_purchase_days > 0 then 1 else 0 end) as buyers_who_bought,
-        {{ exact_sum('p_alive') }} as p_alive_sum
+        {{ measures }}
     from predictions
 
     union all
@@ -71,12 +71,7 @@ grouped as (
     select
         'lapsed_by_rule' as segment,
         null as decile,
-        count(*) as buyers,
-        {{ exact_sum('predicted_purchase_days') }} as predicted_purchase_days,
-        sum(actual_purchase_days) as actual_purchase_days,
-        {{ exact_sum('abs(predicted_purchase_days - actual_purchase_days)') }} as absolute_error,
-        sum(case when actual_purchase_days > 0 then 1 else 0 end) as buyers_who_bought,
-        {{ exact_sum('p_alive') }} as p_alive_sum
+        {{ measures }}
     from predictions
     where was_lapsed
 
