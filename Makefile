@@ -24,7 +24,7 @@ EXPORT_DIR ?= output/marts
 run: setup
 	$(BIN)/python scripts/run_pipeline.py --report $(REPORT) --export-dir $(EXPORT_DIR) $(RUN_ARGS)
 
-test: setup lint pytest test-engines
+test: setup lint pytest
 
 lint: lint-python lint-sql
 
@@ -37,18 +37,23 @@ lint-sql: setup
 	mkdir -p target
 	LIFECYCLE_DUCKDB_PATH=$(CURDIR)/target/sqlfluff.duckdb $(BIN)/sqlfluff lint models tests/dbt/singular
 
-# Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process.
+# Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process. The
+# engine files come first: they are the longest, and a worker that starts with one keeps the other busy with the
+# DuckDB files meanwhile.
 pytest: setup
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile tests/engines tests/python
 
-# The same marts on the other engines (tests/engines, docs/engines.md): each test file starts its own server or
+# Only the other engines (part of `make pytest`; tests/engines, docs/engines.md): each test file starts its own server or
 # session (a throwaway PostgreSQL cluster by scripts/pg_server.py; a local[2] Spark session in the test process),
 # builds a small generated set, refreshes it twice and compares every mart with DuckDB. PostgreSQL and Java 17
 # are installed with apt-get when missing and root.
 test-engines: setup
 	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider tests/engines
 
+# First the whole benchmark at a tiny scale (tests/python/test_benchmark_smoke.py, marker `bench`: a broken phase
+# fails in a few minutes, not hours in), then the scales.
 bench: setup  ## scale benchmark → docs/benchmarks.md (long; never part of `make test`)
+	$(BIN)/pytest -p no:cacheprovider -m bench tests/python/test_benchmark_smoke.py
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
 
 docs: setup
