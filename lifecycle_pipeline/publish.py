@@ -5,9 +5,11 @@ dbt builds the warehouse (`--database`) in place; nobody but the pipeline reads 
 
     RELEASES/current -> <id>           the release BI reads (a relative symlink)
     RELEASES/<id>/lifecycle.duckdb     the BI marts only: schema `marts`, no raw, staging, quarantine,
-                                       intermediate, no column tagged `pii`
-    RELEASES/<id>/<mart>.parquet       the same tables as Parquet
-    RELEASES/<id>/_manifest.json       release id, run start, as-of date, rows per table
+                                       intermediate, no column tagged `pii`; dbt's descriptions as comments
+    RELEASES/<id>/<mart>.parquet       the same tables as Parquet, each column's description in its field
+                                       metadata, the table's in the schema metadata
+    RELEASES/<id>/_manifest.json       release id, run start, as-of date, rows per table, and per file its
+                                       schema, rows, as-of date, project version and description
     RELEASES/<id>/report.html          the run's HTML report
     ACTIVATION/current -> <id>         the same for the marts with personal data (a column tagged `pii`):
     ACTIVATION/<id>/<mart>.parquet     campaign_audiences and abandoned_cart_reminders, with emails
@@ -40,7 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
 
+from . import PROJECT_DIR
 from .errors import InputError, PublishFailure
 
 try:
@@ -49,6 +55,7 @@ except ImportError:  # pragma: no cover - Windows: no advisory lock, runs must n
     fcntl = None
 
 CURRENT = "current"
+PARQUET_BATCH_ROWS = 122_880  # rows per Arrow batch from DuckDB to the Parquet writer (DuckDB's row group size)
 DATABASE = "lifecycle.duckdb"  # not marts.duckdb: DuckDB names the catalog after the file, and a catalog
 # called `marts` would make `marts.customer_lifecycle` ambiguous
 MANIFEST = "_manifest.json"
@@ -170,10 +177,37 @@ def _is_old_export(folder: Path) -> bool:
 class Mart:
     name: str
     personal: bool  # has a column tagged pii: activation only
+    # dbt's descriptions of the model and of its columns (column -> text), as plain text (plain_description):
+    # the release's comments, the Parquet metadata and the manifest carry them
+    description: str = field(default="", compare=False)
+    columns: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]*)>")
+
+
+def plain_description(text: str | None) -> str:
+    """A dbt description as BI tools show it: Markdown links replaced by their text (a link into the project's
+    docs leads nowhere from a BI tool), and the lines of each paragraph joined (descriptions are hard-wrapped)."""
+    text = _AUTOLINK.sub(r"\1", _MARKDOWN_LINK.sub(r"\1", text or ""))
+    paragraphs = (" ".join(paragraph.split()) for paragraph in re.split(r"\n\s*\n", text))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def project_version(project_dir: Path = PROJECT_DIR) -> str | None:
+    """`version` of dbt_project.yml (the release manifest names it for every file), or None without one."""
+    try:
+        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    version = project.get("version") if isinstance(project, dict) else None
+    return None if version is None else str(version)
 
 
 def marts_from_manifest(manifest_path: Path, schema: str = "marts") -> list[Mart]:
-    """Every enabled model of schema `marts` in dbt's manifest.json, personal when a column is tagged `pii`."""
+    """Every enabled model of schema `marts` in dbt's manifest.json, personal when a column is tagged `pii`, with
+    its descriptions."""
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -184,8 +218,19 @@ def marts_from_manifest(manifest_path: Path, schema: str = "marts") -> list[Mart
             continue
         if not node.get("config", {}).get("enabled", True):
             continue
-        personal = any("pii" in (column.get("tags") or []) for column in node.get("columns", {}).values())
-        marts.append(Mart(node.get("alias") or node["name"], personal))
+        columns = node.get("columns", {})
+        personal = any("pii" in (column.get("tags") or []) for column in columns.values())
+        descriptions = {
+            column.get("name") or name: plain_description(column.get("description")) for name, column in columns.items()
+        }
+        marts.append(
+            Mart(
+                node.get("alias") or node["name"],
+                personal,
+                description=plain_description(node.get("description")),
+                columns={name: text for name, text in descriptions.items() if text},
+            )
+        )
     return sorted(marts, key=lambda mart: mart.name)
 
 
@@ -202,15 +247,20 @@ def new_release_id(as_of: str | None, now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S.%f}Z-{as_of or 'unknown'}"
 
 
-def write_tables(warehouse: Path, folder: Path, marts: list[str], database: bool) -> dict[str, int]:
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_tables(warehouse: Path, folder: Path, marts: list[Mart], database: bool) -> dict[str, dict]:
     """The marts as folder/<mart>.parquet, and with `database` also as tables of schema marts in
-    folder/lifecycle.duckdb, made with ATTACH (the warehouse, read-only) + CREATE TABLE AS; the Parquet files are
-    then written from those tables, so both hold the same rows. Returns mart -> rows.
+    folder/lifecycle.duckdb, made with ATTACH (the warehouse, read-only) + CREATE TABLE AS, with dbt's
+    descriptions as table and column comments (CREATE TABLE AS copies no comment); the Parquet files are then
+    written from those tables, so both hold the same rows. Returns mart -> its manifest entry (file_entry).
 
     A DuckDB instance of its own: the report's queries run meanwhile on the caller's connection, and one instance
     cannot checkpoint a database while another of its connections has a transaction open."""
     target = folder / DATABASE if database else Path(":memory:")
-    counts: dict[str, int] = {}
+    written: dict[str, dict] = {}
     with duckdb.connect(str(target), config={"preserve_insertion_order": False}) as con:
         con.execute(f"attach {_quote(warehouse)} as warehouse_db (read_only)")
         source = "warehouse_db"
@@ -218,14 +268,61 @@ def write_tables(warehouse: Path, folder: Path, marts: list[str], database: bool
             source = con.execute("select current_database()").fetchone()[0]
             con.execute(f'create schema "{source}".marts')
             for mart in marts:
-                con.execute(f'create table "{source}".marts."{mart}" as select * from warehouse_db.marts."{mart}"')
+                table = f'"{source}".marts."{mart.name}"'
+                con.execute(f'create table {table} as select * from warehouse_db.marts."{mart.name}"')
+                _comment(con, table, mart)
             con.execute("checkpoint")
             fault("database_written")
         for mart in marts:
-            con.execute(f'copy "{source}".marts."{mart}" to {_quote(folder / f"{mart}.parquet")} (format parquet)')
-            counts[mart] = con.execute(f'select count(*) from "{source}".marts."{mart}"').fetchone()[0]
+            path = folder / f"{mart.name}.parquet"
+            schema, rows = write_parquet(con, f'select * from "{source}".marts."{mart.name}"', path, mart)
+            written[mart.name] = file_entry(path.name, mart, schema, rows)
         con.execute("detach warehouse_db")
-    return counts
+    return written
+
+
+def _comment(con: duckdb.DuckDBPyConnection, table: str, mart: Mart) -> None:
+    """dbt's descriptions as the comments of `table` and its columns (what persist_docs wrote in the warehouse)."""
+    if mart.description:
+        con.execute(f"comment on table {table} is {_literal(mart.description)}")
+    columns = [row[0] for row in con.execute(f"select column_name from (describe {table})").fetchall()]
+    for column in columns:
+        if mart.columns.get(column):
+            con.execute(f'comment on column {table}."{column}" is {_literal(mart.columns[column])}')
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path, mart: Mart) -> tuple[pa.Schema, int]:
+    """The rows of `query` as a Parquet file, each column's description in its field metadata (`description`) and
+    the table's in the schema metadata. DuckDB's COPY can only set file-level key-value metadata, so DuckDB streams
+    the rows as Arrow batches and pyarrow writes them. Returns the file's Arrow schema and its rows."""
+    reader = con.sql(query).to_arrow_reader(PARQUET_BATCH_ROWS)
+    described = {name: {"description": text} for name, text in mart.columns.items()}
+    columns = reader.schema
+    schema = pa.schema(
+        [column.with_metadata(described[column.name]) if column.name in described else column for column in columns],
+        metadata={"description": mart.description} if mart.description else None,
+    )
+    rows = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in reader:
+            writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+            rows += batch.num_rows
+    return schema, rows
+
+
+def file_entry(file: str, mart: Mart, schema: pa.Schema, rows: int) -> dict:
+    """What _manifest.json says of one Parquet file (the release's as-of date and project version are added by
+    publish): its table, description, rows and schema (column names, Arrow types, descriptions)."""
+    return {
+        "file": file,
+        "table": mart.name,
+        "description": mart.description,
+        "rows": rows,
+        "schema": [
+            {"name": column.name, "type": str(column.type), "description": mart.columns.get(column.name, "")}
+            for column in schema
+        ],
+    }
 
 
 def write_json(path: Path, document: dict) -> None:
@@ -316,6 +413,7 @@ class Plan:
     marts: list[Mart]
     run_started_at: str
     links: dict[str, tuple[Path, Path]] = field(default_factory=dict)  # option -> (link path, target)
+    project_version: str | None = field(default_factory=project_version)  # dbt_project.yml's, for the manifest
 
 
 @dataclass
@@ -342,9 +440,9 @@ def publish(
     Any failure before the BI swap leaves both folders as they were and raises PublishFailure; `on_commit` is called
     right after it, before an interrupt can land."""
     timer = _Timer()
-    bi_marts = [mart.name for mart in plan.marts if not mart.personal]
-    personal = [mart.name for mart in plan.marts if mart.personal]
-    as_of = _as_of_date(con, plan.catalog, bi_marts)
+    bi_marts = [mart for mart in plan.marts if not mart.personal]
+    personal = [mart for mart in plan.marts if mart.personal]
+    as_of = _as_of_date(con, plan.catalog, [mart.name for mart in bi_marts])
     release_id = new_release_id(as_of)
     staging = {root: root / f"{TEMPORARY}{release_id}" for root in (plan.releases, plan.activation)}
     manifest = {"release": release_id, "run_started_at": plan.run_started_at, "as_of_date": as_of}
@@ -359,18 +457,24 @@ def publish(
             report = pool.submit(render_report)
             for folder in staging.values():
                 folder.mkdir()
-            bi_tables = write_tables(plan.warehouse, staging[plan.releases], bi_marts, database=True)
+            bi_files = write_tables(plan.warehouse, staging[plan.releases], bi_marts, database=True)
             fault("parquet_written")
-            activation_tables = write_tables(plan.warehouse, staging[plan.activation], personal, database=False)
-            write_json(staging[plan.activation] / MANIFEST, {**manifest, "tables": activation_tables})
+            activation_files = write_tables(plan.warehouse, staging[plan.activation], personal, database=False)
+            activation_tables = {mart: entry["rows"] for mart, entry in activation_files.items()}
+            write_json(
+                staging[plan.activation] / MANIFEST,
+                {**manifest, "tables": activation_tables, "files": _files(activation_files, as_of, plan)},
+            )
             fault("activation_written")
             timer.lap("tables")
             html = report.result()
             timer.lap("report_wait")
         (staging[plan.releases] / REPORT).write_text(html, encoding="utf-8")
         fault("report_written")
+        bi_tables = {mart: entry["rows"] for mart, entry in bi_files.items()}
         write_json(staging[plan.releases] / MANIFEST, {**manifest, "tables": bi_tables, "report": REPORT,
-                                                        "database": DATABASE})  # fmt: skip
+                                                        "database": DATABASE,
+                                                        "files": _files(bi_files, as_of, plan)})  # fmt: skip
         fault("manifest_written")
         os.replace(staging[plan.activation], plan.activation / release_id)
         fault("activation_renamed")
@@ -438,6 +542,13 @@ def _swap_both(plan: Plan, release_id: str, committed: list[bool], on_commit: Ca
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+
+
+def _files(written: dict[str, dict], as_of: str | None, plan: Plan) -> list[dict]:
+    """The manifest's `files`: per Parquet file its entry, with the release's as-of date and project version."""
+    return [
+        {**entry, "as_of_date": as_of, "project_version": plan.project_version} for _, entry in sorted(written.items())
+    ]
 
 
 def _as_of_date(con: duckdb.DuckDBPyConnection, catalog: str, marts: list[str]) -> str | None:

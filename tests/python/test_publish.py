@@ -113,6 +113,8 @@ def test_a_release_holds_the_bi_marts_as_duckdb_and_parquet_with_manifest_and_re
         "_manifest.json", "customer_lifecycle.parquet", "lifecycle.duckdb", "lifecycle_summary.parquet", "report.html",
     ]  # fmt: skip
     manifest = json.loads((release / "_manifest.json").read_text())
+    files = manifest.pop("files")  # what each file holds: test_release_metadata.py
+    assert [entry["file"] for entry in files] == ["customer_lifecycle.parquet", "lifecycle_summary.parquet"]
     assert manifest == {
         "release": published.release_id,
         "run_started_at": "2026-11-01T02:00:00+00:00",

@@ -21,8 +21,12 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from dbt_harness import run_dbt
 from driver_data import AS_OF, write_raw
+from test_semantic_layer import Mf
+
+from lifecycle_pipeline import publish
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DRIVER = PROJECT_DIR / "scripts" / "run_pipeline.py"
@@ -275,6 +279,138 @@ def test_export_link_shows_the_current_release_with_matching_row_counts(built):
         assert pq.read_table(export / f"{mart}.parquet").num_rows == rows, mart
     assert counts["customer_lifecycle"] == 24
     assert not [p for p in built["releases"].iterdir() if p.name.startswith(".tmp")]
+
+
+# --- what BI tools read beside the rows: comments, Parquet metadata, the semantic layer ---------------------
+
+
+def _yaml_description(model: str, column: str) -> str:
+    for entry in yaml.safe_load((PROJECT_DIR / "models" / "marts" / "_marts__models.yml").read_text())["models"]:
+        if entry["name"] == model:
+            return next(c["description"] for c in entry["columns"] if c["name"] == column)
+    raise KeyError(model)
+
+
+def _comments(database: Path) -> dict[tuple[str, str | None], str | None]:
+    """(table, None) -> the table's comment, (table, column) -> the column's, for schema marts."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = con.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = 'marts' union all "
+            "select view_name, comment from duckdb_views() where schema_name = 'marts'"
+        ).fetchall()
+        columns = con.execute(
+            "select table_name, column_name, comment from duckdb_columns() where schema_name = 'marts'"
+        ).fetchall()
+    return {(table, None): comment for table, comment in tables} | {(t, c): comment for t, c, comment in columns}
+
+
+def test_marts_carry_their_descriptions_as_comments_in_the_warehouse_and_the_release(built):
+    warehouse = _comments(built["database"])
+    purchase_amount = _yaml_description("fct_orders", "purchase_amount")
+    assert warehouse[("fct_orders", "purchase_amount")] == purchase_amount
+    assert warehouse[("customer_lifecycle", None)].startswith("One row per **known person**")
+    # persist_docs: every mart (tables and views) and every one of its columns has a comment
+    assert all(comment for comment in warehouse.values()), [key for key, comment in warehouse.items() if not comment]
+    # The release copies the tables with CREATE TABLE AS and puts the same descriptions back (links and line
+    # breaks taken out: publish.plain_description).
+    release = _comments(built["release"] / "lifecycle.duckdb")
+    assert {table for table, _ in release} >= set(BI_MARTS)
+    assert release == {key: publish.plain_description(warehouse[key]) for key in release}
+    assert release[("fct_orders", "purchase_amount")] == purchase_amount
+
+
+def test_release_parquet_carries_column_descriptions_and_the_manifest_describes_each_file(built):
+    release = built["release"]
+    schema = pq.read_schema(release / "fct_orders.parquet")
+    assert schema.field("purchase_amount").metadata[b"description"].decode() == _yaml_description(
+        "fct_orders", "purchase_amount"
+    )
+    manifest = json.loads((release / "_manifest.json").read_text())
+    version = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["version"]
+    comments = _comments(release / "lifecycle.duckdb")
+    assert {entry["file"] for entry in manifest["files"]} == {path.name for path in release.glob("*.parquet")}
+    for entry in manifest["files"]:
+        path = release / entry["file"]
+        assert entry["rows"] == pq.read_metadata(path).num_rows == manifest["tables"][entry["table"]], path.name
+        assert [(c["name"], c["type"]) for c in entry["schema"]] == [
+            (f.name, str(f.type)) for f in pq.read_schema(path)
+        ]
+        assert entry["as_of_date"] == "2026-10-31" and entry["project_version"] == version
+        assert entry["description"] == comments[(entry["table"], None)] and "](" not in entry["description"]
+    lifecycle = next(entry for entry in manifest["files"] if entry["table"] == "customer_lifecycle")
+    assert lifecycle["rows"] == 24
+    assert {
+        "name": "customer_key",
+        "type": "int64",
+        "description": comments[("customer_lifecycle", "customer_key")],
+    } in (lifecycle["schema"])
+
+
+@pytest.fixture(scope="module")
+def mf(built, tmp_path_factory):
+    """MetricFlow's `mf` against a copy of the module's warehouse (test_semantic_layer.Mf)."""
+    return Mf(tmp_path_factory.mktemp("mf"), built["database"], built["work"] / "dbt-target")
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text else None
+
+
+def test_mf_validates_the_semantic_layer_against_the_warehouse(mf):
+    result = mf.run("validate-configs")
+    assert "ERRORS: 0" in result.stdout and "against data warehouse" in result.stdout, result.stdout[-3000:]
+
+
+def test_mf_answers_the_stage_mix_as_sql_on_the_marts_does(mf):
+    answer = {row["customer__lifecycle_stage"]: row for row in mf.query("--saved-query", "stage_mix")}
+    with duckdb.connect(str(mf.database), read_only=True) as con:
+        persons = dict(
+            con.execute("select lifecycle_stage, count(*) from marts.customer_lifecycle group by 1").fetchall()
+        )
+        revenue = {
+            stage: (float(amount), float(amount) / purchases if purchases else None)
+            for stage, amount, purchases in con.execute(
+                "select c.lifecycle_stage, sum(o.purchase_amount), count(*) filter (where o.is_purchase) "
+                "from marts.fct_orders as o inner join marts.customer_lifecycle as c "
+                "on o.customer_key = c.customer_key group by 1"
+            ).fetchall()
+        }
+    assert {stage: int(row["persons"]) for stage, row in answer.items()} == persons
+    assert persons == {stage: n for stage, n in EXPECTED_STAGES.items() if n}  # hand-computed
+    for stage, row in answer.items():
+        net_revenue, average_order_value = revenue.get(stage, (0.0, None))
+        assert _number(row["net_revenue"]) == pytest.approx(net_revenue), stage
+        assert _number(row["average_order_value"]) == pytest.approx(average_order_value), stage
+    assert sum(float(row["net_revenue"]) for row in answer.values()) == pytest.approx(float(EXPECTED_NET_REVENUE))
+
+
+def test_mf_answers_buyers_repeat_rate_and_reminders_per_cohort_as_sql_does(mf):
+    rows = mf.query(
+        "--metrics", "buyers,repeat_purchase_rate,reminders_due", "--group-by", "customer__cohort_month__month"
+    )
+    answer = {row["customer__cohort_month__month"][:10] or None: row for row in rows}
+    with duckdb.connect(str(mf.database), read_only=True) as con:
+        cohorts = con.execute(
+            "select strftime(date_trunc('month', first_order_date), '%Y-%m-%d'), "
+            "count(*) filter (where purchase_days >= 1), count(*) filter (where purchase_days >= 2) "
+            "from marts.customer_lifecycle group by 1"
+        ).fetchall()
+        reminders = dict(
+            con.execute(
+                "select strftime(date_trunc('month', c.first_order_date), '%Y-%m-%d'), count(*) "
+                "from marts.abandoned_cart_reminders as r left join marts.customer_lifecycle as c "
+                "on r.customer_key = c.customer_key group by 1"
+            ).fetchall()
+        )
+    assert set(answer) == {cohort for cohort, _, _ in cohorts}
+    for cohort, buyers, repeat_buyers in cohorts:
+        row = answer[cohort]
+        assert int(row["buyers"]) == buyers, cohort
+        assert _number(row["repeat_purchase_rate"]) == (pytest.approx(repeat_buyers / buyers) if buyers else None)
+        assert int(_number(row["reminders_due"]) or 0) == reminders.get(cohort, 0), cohort
+    # hand-computed (driver_data.py): persons 13-18 and 8 start in February, 6 of those 7 bought again
+    assert float(answer["2026-02-01"]["repeat_purchase_rate"]) == pytest.approx(6 / 7)
+    assert int(answer[None]["reminders_due"]) == 2  # the two open carts are prospects' (no cohort)
 
 
 class _Collector(HTMLParser):
