@@ -403,10 +403,10 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
     left.legend(frameon=False, title="engagement", ncol=3, loc="upper center")
     bars = right.bar(labels, vips, color=[STAGE_COLOURS[s] for s in STAGES])
     right.bar_label(bars, labels=[f"{v:,}" if v else "" for v in vips], fontsize=9)
-    former = right.bar(
+    former_bars = right.bar(
         labels, former_vips, bottom=vips, color="white", edgecolor=STAGE_COLOURS["lapsed"], hatch="///",
     )  # fmt: skip
-    right.bar_label(former, labels=[f"{v:,}" if v else "" for v in former_vips], fontsize=9)
+    right.bar_label(former_bars, labels=[f"{v:,}" if v else "" for v in former_vips], fontsize=9)
     right.set_title(f"VIPs by stage (total {sum(vips):,}; {sum(former_vips):,} lapsed former VIPs)")
     right.set_xlabel("lifecycle stage")
     right.set_ylabel("persons")
@@ -423,11 +423,14 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
         loc="upper left",
         fontsize=8,
     )
+    former = sum(former_vips)
     vip_note = (
         f"<p>The hatched bar on lapsed is not VIPs: a lapsed buyer is never a VIP. <code>was_vip</code> marks the "
-        f"<b>{sum(former_vips):,}</b> lapsed buyers who would rank among the VIPs if they were still buying — "
-        "the win-back list. Archived persons (cold and not active) are in no mailing audience.</p>"
-    )
+        f"<b>{former:,}</b> lapsed buyers who would rank among the VIPs if they were still buying — the win-back "
+        "list."
+        if former
+        else "<p>No lapsed buyer would rank among the VIPs (<code>was_vip</code>: the win-back list of former VIPs)."
+    ) + " Archived persons (cold and not active) are in no mailing audience.</p>"
     return _svg(fig) + vip_note
 
 
@@ -991,8 +994,7 @@ def section_cohorts(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
         for (cohort, month), value in percent.items():
             if month >= 1:
                 grid[cohorts.index(cohort), month - 1] = value
-        cmap = matplotlib.colormaps["YlGnBu"].copy()
-        cmap.set_bad("white")
+        cmap = matplotlib.colormaps["YlGnBu"].with_extremes(bad="white")
         fig, ax = plt.subplots(figsize=(11, min(0.24 * len(cohorts) + 1.8, 11)))
         image = ax.imshow(
             np.ma.masked_invalid(grid), cmap=cmap, aspect="auto", vmin=0, vmax=max(np.nanmax(grid), 1),
@@ -1012,7 +1014,7 @@ def section_cohorts(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
                         ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=8)
         ax.set_xlabel("months since the first purchase")
         ax.set_ylabel("first-purchase month (buyers)")
-        ax.set_title("Cohort retention: % of each cohort buying again, by months since the first purchase")
+        ax.set_title("Cohort retention: % of each cohort buying again, by month")
         fig.colorbar(image, ax=ax, label="% of the cohort who bought that month")
         parts.append(_svg(fig))
     recent = cohorts[-12:]
