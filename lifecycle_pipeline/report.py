@@ -10,15 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from fractions import Fraction
 
 import duckdb
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed; must come before pyplot
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import PROJECT_DIR  # noqa: E402
@@ -94,77 +99,217 @@ def _project_vars() -> dict:
         return {}
 
 
+# --- shares that add up ---------------------------------------------------------------------------------
+
+
+def largest_remainder(values: Sequence, total: int = 100, digits: int = 1) -> list[float]:
+    """Shares of `values` in `total` (percent by default), rounded to `digits` decimals so that they add up to
+    exactly `total`: every share is first rounded down, then the units still missing go, one each, to the shares
+    that lost most in rounding down (equal losses: the earlier value first). Exact arithmetic (fractions), so
+    the result does not depend on floating-point error. All values 0: all shares 0."""
+    exact = [Fraction(value) if not isinstance(value, float) else Fraction(str(value)) for value in values]
+    if any(value < 0 for value in exact):
+        raise ValueError("largest_remainder takes no negative values")
+    whole = sum(exact)
+    if whole == 0:
+        return [0.0] * len(exact)
+    units = total * 10**digits
+    quotas = [value * units / whole for value in exact]
+    rounded = [math.floor(quota) for quota in quotas]
+    missing = units - sum(rounded)
+    by_loss = sorted(range(len(quotas)), key=lambda i: (-(quotas[i] - rounded[i]), i))
+    for i in by_loss[:missing]:
+        rounded[i] += 1
+    return [round(units_ / 10**digits, digits) for units_ in rounded]
+
+
+def _pct(share: float) -> str:
+    """A share from largest_remainder (one decimal), as the table and the chart both print it."""
+    return f"{share:.1f} %"
+
+
 def section_stages(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     if not table_exists(con, "marts", "lifecycle_summary"):
         return _missing("marts.lifecycle_summary")
     found = {
         row[0]: row[1:]
         for row in con.execute(
-            "select lifecycle_stage, persons, share_of_persons, net_revenue, avg_order_value "
-            "from marts.lifecycle_summary"
+            "select lifecycle_stage, persons, net_revenue, avg_order_value from marts.lifecycle_summary"
         ).fetchall()
     }
     persons = [int(found.get(s, (0,))[0] or 0) for s in STAGES]
-    revenue = [float(found.get(s, (0, 0, 0))[2] or 0) for s in STAGES]
-    total_persons, total_revenue = sum(persons) or 1, sum(revenue) or 1.0
+    revenue = [Decimal(found.get(s, (0, 0))[1] or 0) for s in STAGES]
+    person_shares, revenue_shares = largest_remainder(persons), largest_remainder(revenue)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.4))
     colours = [STAGE_COLOURS[s] for s in STAGES]
     labels = [s.replace("_", " ") for s in STAGES]
     bars = left.barh(labels, persons, color=colours)
-    _label_bars(left, bars, [f"{p:,} ({p / total_persons:.0%})" for p in persons])
+    _label_bars(left, bars, [f"{p:,} ({_pct(share)})" for p, share in zip(persons, person_shares, strict=True)])
     left.set_title("Persons per lifecycle stage")
     left.set_xlabel("persons")
+    left.set_ylabel("lifecycle stage")
     left.invert_yaxis()
-    left.set_xlim(0, max(persons + [1]) * 1.3)
+    left.set_xlim(0, max(persons + [1]) * 1.35)
     left.xaxis.set_major_locator(MaxNLocator(integer=True))
-    shares = [r / total_revenue for r in revenue]
-    bars = right.barh(labels, [s * 100 for s in shares], color=colours)
-    _label_bars(right, bars, [f"{s:.0%} ({r:,.0f})" for s, r in zip(shares, revenue, strict=True)])
+    bars = right.barh(labels, revenue_shares, color=colours)
+    _label_bars(right, bars, [f"{_pct(s)} ({r:,.0f})" for s, r in zip(revenue_shares, revenue, strict=True)])
     right.set_title("Share of net revenue per stage")
     right.set_xlabel("% of net revenue up to the as-of date")
+    right.set_ylabel("lifecycle stage")
     right.invert_yaxis()
-    right.set_xlim(0, max([s * 100 for s in shares] + [1]) * 1.35)
+    right.set_xlim(0, max(revenue_shares + [1]) * 1.4)
     rows = []
-    for stage in STAGES:
-        p, share, rev, aov = found.get(stage, (0, 0, 0, None))
+    for i, stage in enumerate(STAGES):
+        _, rev, aov = found.get(stage, (0, 0, None))
         rows.append(
             [
                 stage,
-                f"{int(p or 0):,}",
-                f"{float(share or 0):.1%}",
+                f"{persons[i]:,}",
+                _pct(person_shares[i]),
                 f"{float(rev or 0):,.2f}",
+                _pct(revenue_shares[i]),
                 "-" if aov is None else f"{float(aov):,.2f}",
             ]
         )
-    rows.append(["total", f"{sum(persons):,}", "100%", f"{sum(revenue):,.2f}", ""])
-    table = _table(["stage", "persons", "share of persons", "net revenue", "avg order value"], rows)
-    return _svg(fig) + table
+    rows.append(
+        [
+            "total",
+            f"{sum(persons):,}",
+            _pct(sum(person_shares)),
+            f"{sum(revenue):,.2f}",
+            _pct(sum(revenue_shares)),
+            "",
+        ]
+    )
+    table = _table(["stage", "persons", "share of persons", "net revenue", "share of revenue", "avg order value"], rows)
+    return (
+        _svg(fig)
+        + table
+        + '<p class="note">Shares are rounded so that they add up to 100 % (largest remainder: each share is '
+        "rounded down, and the missing tenths go to the shares that lost most).</p>"
+    )
+
+
+# The segments of docs/lifecycle-definitions.md in the order of the grid (best first), with their R and F scores
+# and what to do.
+RFM_SEGMENTS = {
+    "champions": ("5", "4–5", "reward them, ask for reviews, early access"),
+    "loyal": ("3–4", "4–5", "upsell, loyalty programme"),
+    "potential_loyalist": ("4–5", "2–3", "membership, recommendations"),
+    "new_customers": ("5", "1", "onboarding, post-purchase care"),
+    "promising": ("4", "1", "a second-purchase offer"),
+    "need_attention": ("3", "3", "limited-time offer based on what they bought"),
+    "about_to_sleep": ("3", "1–2", "reconnect with popular products"),
+    "at_risk": ("1–2", "3–4", "personal reactivation emails"),
+    "cannot_lose_them": ("1–2", "5", "win them back at any cost; call them"),
+    "hibernating": ("1–2", "1–2", "cheap reactivation, or let go"),
+    "lost": ("1", "1", "archive unless they come back"),
+}
+RFM_COLOURS = {
+    "champions": "#1b7f4d",
+    "loyal": "#2e8b57",
+    "potential_loyalist": "#6fbf73",
+    "new_customers": "#4c9be8",
+    "promising": "#86b9ef",
+    "need_attention": "#f2c14e",
+    "about_to_sleep": "#f0a030",
+    "at_risk": "#e07a3f",
+    "cannot_lose_them": "#d64545",
+    "hibernating": "#a7b1bc",
+    "lost": "#7b8794",
+}
+
+
+def _segment_label(segment: str) -> str:
+    """A segment's name as people read it ("at_risk" → "at risk": not to be confused with the stage)."""
+    return segment.replace("_", " ")
+
+
+def empty_f_scores_note(buyers_per_f: dict[int, int]) -> str:
+    """Why some F scores have no buyers: equal purchase-day counts share one score, so the one-time buyers (often
+    far more than a fifth) all get F 1 and the next count starts higher. Empty string when no score is empty."""
+    total = sum(buyers_per_f.values())
+    empty = [f for f in range(1, 6) if not buyers_per_f.get(f)]
+    if not total or not empty:
+        return ""
+    one_time = buyers_per_f.get(1, 0)
+    scores = ", ".join(str(f) for f in empty)
+    return (
+        f"No buyer has F score {scores}: buyers with the same number of purchase days share one score, and the "
+        f"{one_time:,} buyers with F 1 ({one_time / total:.0%} of all buyers, more than a fifth) fill the lowest "
+        "scores at once, so the next count of purchase days starts higher. That is how the scores are defined, "
+        "not missing data."
+    )
 
 
 def section_rfm(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
-    if not table_exists(con, "marts", "customer_lifecycle"):
-        return _missing("marts.customer_lifecycle")
-    grid = np.zeros((5, 5), dtype=int)
-    for r, f, n in con.execute(
-        "select r_score, f_score, count(*) from marts.customer_lifecycle "
-        "where r_score is not null and f_score is not null group by r_score, f_score"
-    ).fetchall():
-        if 1 <= r <= 5 and 1 <= f <= 5:
-            grid[r - 1, f - 1] = n
-    fig, ax = plt.subplots(figsize=(6.2, 4.8))
-    image = ax.imshow(grid, cmap="YlGnBu", origin="lower")
-    ax.set_xticks(range(5), [str(i) for i in range(1, 6)])
-    ax.set_yticks(range(5), [str(i) for i in range(1, 6)])
-    ax.set_xlabel("F score (5 = most purchase days)")
-    ax.set_ylabel("R score (5 = most recent)")
-    ax.set_title("Buyers by recency × frequency score")
-    threshold = grid.max() / 2 if grid.max() else 1
-    for r in range(5):
-        for f in range(5):
-            colour = "white" if grid[r, f] > threshold else "#222"
-            ax.text(f, r, f"{grid[r, f]:,}", ha="center", va="center", color=colour, fontsize=9)
-    fig.colorbar(image, ax=ax, label="persons", ticks=MaxNLocator(integer=True))
-    return _svg(fig)
+    if not table_exists(con, "marts", "rfm_summary"):
+        return _missing("marts.rfm_summary")
+    found = {
+        row[0]: row[1:]
+        for row in con.execute(
+            "select rfm_segment, buyers, net_revenue, avg_m_score from marts.rfm_summary "
+            "where summary_level = 'segment'"
+        ).fetchall()
+    }
+    segments = [s for s in RFM_SEGMENTS if s in found] + sorted(s for s in found if s not in RFM_SEGMENTS)
+    if not segments or not sum(int(found[s][0]) for s in segments):
+        return '<p class="note">No buyers yet: no RFM segments.</p>'
+    buyers = [int(found[s][0]) for s in segments]
+    revenue = [Decimal(found[s][1] or 0) for s in segments]
+    buyer_shares, revenue_shares = largest_remainder(buyers), largest_remainder(revenue)
+    labels = [_segment_label(s) for s in segments]
+    colours = [RFM_COLOURS.get(s, "#888") for s in segments]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.34 * len(segments) + 1.4), sharey=True)
+    bars = left.barh(labels, buyers, color=colours)
+    _label_bars(left, bars, [f"{b:,} ({_pct(s)})" for b, s in zip(buyers, buyer_shares, strict=True)])
+    left.set_title("Buyers per RFM segment")
+    left.set_xlabel("buyers")
+    left.set_ylabel("RFM segment")
+    left.set_xlim(0, max(buyers) * 1.45)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left.invert_yaxis()
+    bars = right.barh(labels, revenue_shares, color=colours)
+    _label_bars(right, bars, [f"{_pct(s)} ({r:,.0f})" for s, r in zip(revenue_shares, revenue, strict=True)])
+    right.set_title("Share of net revenue per RFM segment")
+    right.set_xlabel("% of net revenue up to the as-of date")
+    right.set_xlim(0, max(revenue_shares + [1]) * 1.45)
+    rows = []
+    for i, segment in enumerate(segments):
+        r, f, action = RFM_SEGMENTS.get(segment, ("", "", ""))
+        m = found[segment][2]
+        rows.append(
+            [
+                labels[i],
+                r,
+                f,
+                f"{buyers[i]:,}",
+                _pct(buyer_shares[i]),
+                f"{float(revenue[i]):,.2f}",
+                _pct(revenue_shares[i]),
+                "-" if m is None else f"{float(m):.1f}",
+                action,
+            ]
+        )
+    rows.append(["total", "", "", f"{sum(buyers):,}", _pct(sum(buyer_shares)), f"{float(sum(revenue)):,.2f}",
+                 _pct(sum(revenue_shares)), "", ""])  # fmt: skip
+    table = _table(
+        ["segment", "R", "F", "buyers", "share of buyers", "net revenue", "share of revenue", "mean M", "what to do"],
+        rows,
+        numeric={3, 4, 5, 6, 7},
+    )
+    per_f = dict(
+        con.execute(
+            "select f_score, sum(buyers) from marts.rfm_summary where summary_level = 'cell' group by f_score"
+        ).fetchall()
+    )
+    note = empty_f_scores_note({int(f): int(n or 0) for f, n in per_f.items() if f is not None})
+    intro = (
+        "<p>Each buyer gets R (recency), F (purchase days) and M (spend) scores from 1 to 5 against all other "
+        "buyers; the segment comes from R and F, M is shown beside it. The RFM segment “at risk” compares a buyer "
+        "with other buyers, the lifecycle stage at_risk with their own rhythm.</p>"
+    )
+    return intro + _svg(fig) + table + (f'<p class="note">{_esc(note)}</p>' if note else "")
 
 
 def section_overdue(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
@@ -217,6 +362,8 @@ def section_overdue(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     tail.set_ylim(0, max(bottom, 1) * 1.15)
     tail.yaxis.set_major_locator(MaxNLocator(integer=True))
     tail.set_title("beyond", fontsize=10)
+    tail.set_xlabel("overdue ratio")
+    tail.set_ylabel("persons")
     return _svg(fig)
 
 
@@ -230,14 +377,14 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
     ).fetchall()
     engagement = {e: [0] * len(STAGES) for e in ENGAGEMENT_COLOURS}
     vips = [0] * len(STAGES)
-    former_vips = 0
+    former_vips = [0] * len(STAGES)
     for stage, level, persons, vip, was_vip in rows:
         if stage not in STAGES:
             continue
         i = STAGES.index(stage)
         engagement.setdefault(level or "unknown", [0] * len(STAGES))[i] += persons
         vips[i] += int(vip or 0)
-        former_vips += int(was_vip or 0)
+        former_vips[i] += int(was_vip or 0)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     labels = [s.replace("_", " ") for s in STAGES]
     bottom = np.zeros(len(STAGES))
@@ -249,26 +396,140 @@ def section_vip_engagement(con: duckdb.DuckDBPyConnection, summary: dict) -> str
         left.bar_label(bars, labels=texts, label_type="center", fontsize=8)
         bottom += np.array(counts)
     left.set_title("Email engagement by stage")
+    left.set_xlabel("lifecycle stage")
     left.set_ylabel("persons")
     left.yaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_ylim(0, tallest * 1.25)
     left.legend(frameon=False, title="engagement", ncol=3, loc="upper center")
     bars = right.bar(labels, vips, color=[STAGE_COLOURS[s] for s in STAGES])
-    right.bar_label(bars, labels=[f"{v:,}" for v in vips], fontsize=9)
-    right.set_title(f"VIPs by stage (total {sum(vips):,})")
-    right.set_ylabel("VIP persons")
-    right.set_ylim(0, max(vips + [1]) * 1.2)
+    right.bar_label(bars, labels=[f"{v:,}" if v else "" for v in vips], fontsize=9)
+    former_bars = right.bar(
+        labels, former_vips, bottom=vips, color="white", edgecolor=STAGE_COLOURS["lapsed"], hatch="///",
+    )  # fmt: skip
+    right.bar_label(former_bars, labels=[f"{v:,}" if v else "" for v in former_vips], fontsize=9)
+    right.set_title(f"VIPs by stage (total {sum(vips):,}; {sum(former_vips):,} lapsed former VIPs)")
+    right.set_xlabel("lifecycle stage")
+    right.set_ylabel("persons")
+    right.set_ylim(0, max([v + f for v, f in zip(vips, former_vips, strict=True)] + [1]) * 1.3)
     right.yaxis.set_major_locator(MaxNLocator(integer=True))
-    audiences = summary.get("audiences") or {}
-    table = _table(["audience", "persons"], [[a, f"{n:,}"] for a, n in audiences.items()]) if audiences else ""
-    reminders = summary.get("reminders_due")
-    note = f"<p>Abandoned-cart reminders due: <b>{reminders:,}</b></p>" if reminders is not None else ""
-    vip_note = (
-        "<p>VIPs are the best buyers among those who have not lapsed, so a lapsed buyer is never a VIP; "
-        f"<b>{former_vips:,}</b> lapsed buyers would rank among them (<code>was_vip</code>, for win-back). "
-        "Archived persons (cold and not active) are in no mailing audience.</p>"
+    right.legend(
+        handles=[
+            Patch(facecolor="#7b8794", label="VIP (is_vip), in the stage's colour"),
+            Patch(
+                facecolor="white", edgecolor=STAGE_COLOURS["lapsed"], hatch="///", label="lapsed former VIP (was_vip)"
+            ),
+        ],
+        frameon=False,
+        loc="upper left",
+        fontsize=8,
     )
-    return _svg(fig) + vip_note + "<h3>Campaign audiences</h3>" + (table or "<p>none</p>") + note
+    former = sum(former_vips)
+    vip_note = (
+        f"<p>The hatched bar on lapsed is not VIPs: a lapsed buyer is never a VIP. <code>was_vip</code> marks the "
+        f"<b>{former:,}</b> lapsed buyers who would rank among the VIPs if they were still buying — the win-back "
+        "list."
+        if former
+        else "<p>No lapsed buyer would rank among the VIPs (<code>was_vip</code>: the win-back list of former VIPs)."
+    ) + " Archived persons (cold and not active) are in no mailing audience.</p>"
+    return _svg(fig) + vip_note
+
+
+# One line per audience: who is in it (docs/lifecycle-definitions.md, "Audiences"); {name} = a dbt var.
+AUDIENCE_RULES = {
+    "first_purchase": "subscribed prospects who are not archived",
+    "post_purchase": "buyers whose latest purchase was at most {post_purchase_days} days ago, not archived",
+    "replenishment": "active buyers whose next purchase is expected within {replenishment_lead_days} days",
+    "reactivation": "at-risk or lapsed buyers, subscribed, not archived, not dissatisfied",
+    "service_callback": "dissatisfied buyers (half or more of their orders returned): call, do not promote",
+    "vip_reward": "VIPs who are active (new or repeat)",
+    "abandoned_cart": "persons with a cart reminder due (cart left 24–48 h before the end of the as-of day)",
+}
+AUDIENCE_DEFAULTS = {"post_purchase_days": 14, "replenishment_lead_days": 7}
+
+
+def audience_rule(audience: str, variables: dict) -> str:
+    rule = AUDIENCE_RULES.get(audience, "")
+    return rule.format(**{name: variables.get(name, default) for name, default in AUDIENCE_DEFAULTS.items()})
+
+
+def section_audiences(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
+    """Each audience with its rule, persons and revenue at stake: the persons' net revenue of the last 365 days
+    and, where the prediction ran, what they are predicted to spend in the next 365. Counts and sums only: the
+    report shows no email."""
+    needed = ("campaign_audiences", "customer_lifecycle", "fct_orders")
+    if not all(table_exists(con, "marts", t) for t in needed):
+        return _missing(*(f"marts.{t}" for t in needed))
+    found = con.execute(
+        """
+        with recent as (
+            select customer_key, sum(purchase_amount) as revenue
+            from marts.fct_orders, (select max(as_of_date) as as_of_date from marts.customer_lifecycle) as a
+            where order_date > a.as_of_date - interval 365 day
+            group by customer_key
+        )
+        select audiences.audience, count(distinct audiences.customer_key), coalesce(sum(recent.revenue), 0),
+            sum(lifecycle.predicted_clv_365d)
+        from (select distinct audience, customer_key from marts.campaign_audiences) as audiences
+        left join recent on audiences.customer_key = recent.customer_key
+        left join marts.customer_lifecycle as lifecycle on audiences.customer_key = lifecycle.customer_key
+        group by audiences.audience
+        """
+    ).fetchall()
+    by_audience = {row[0]: row[1:] for row in found}
+    audiences = [a for a in AUDIENCE_RULES if a in by_audience] + sorted(
+        a for a in by_audience if a not in AUDIENCE_RULES
+    )
+    cart_value = None
+    if table_exists(con, "marts", "abandoned_cart_reminders"):
+        cart_value = con.execute("select sum(cart_value) from marts.abandoned_cart_reminders").fetchone()[0]
+    predicted = any(by_audience[a][2] is not None for a in audiences)
+    variables = _project_vars()
+    rows = [
+        [
+            a,
+            audience_rule(a, variables),
+            f"{int(by_audience[a][0]):,}",
+            f"{float(by_audience[a][1]):,.2f}",
+            "-" if by_audience[a][2] is None else f"{float(by_audience[a][2]):,.2f}",
+        ]
+        for a in audiences
+    ]
+    headers = ["audience", "who (the rule)", "persons", "net revenue, last 365 days", "predicted value, next 365 days"]
+    parts = [
+        "<p>Revenue at stake: what the audience's persons spent in the 365 days up to the as-of date, and what "
+        "they are predicted to spend in the next 365 (<code>predicted_clv_365d</code>; “-” where the prediction "
+        "did not run). A person can be in several audiences.</p>"
+    ]
+    if not audiences:
+        parts.append("<p>No audience has anybody in it.</p>")
+    else:
+        fig, ax = plt.subplots(figsize=(10, 0.45 * len(audiences) + 1.3))
+        y = np.arange(len(audiences))
+        height = 0.38 if predicted else 0.6
+        recent = [float(by_audience[a][1]) for a in audiences]
+        bars = ax.barh(y - (height / 2 if predicted else 0), recent, height=height, color="#4c9be8",
+                       label="net revenue, last 365 days")  # fmt: skip
+        _label_bars(ax, bars, [f"{v:,.0f}" for v in recent])
+        top = max(recent + [1.0])
+        if predicted:
+            ahead = [float(by_audience[a][2] or 0) for a in audiences]
+            bars = ax.barh(y + height / 2, ahead, height=height, color="#2e8b57", label="predicted, next 365 days")
+            _label_bars(ax, bars, [f"{v:,.0f}" for v in ahead])
+            top = max([top] + ahead)
+        ax.set_yticks(y, [f"{a.replace('_', ' ')} ({int(by_audience[a][0]):,})" for a in audiences])
+        ax.invert_yaxis()
+        ax.set_xlim(0, top * 1.25)
+        ax.set_title("Revenue at stake per audience")
+        ax.set_xlabel("net revenue")
+        ax.set_ylabel("audience (persons)")
+        ax.legend(frameon=False, loc="lower right", fontsize=8)
+        parts.append(_svg(fig))
+    parts.append(_table(headers, rows, numeric={2, 3, 4}))
+    reminders = summary.get("reminders_due")
+    if reminders is not None:
+        value = f", holding {float(cart_value):,.2f} in cart value" if cart_value is not None else ""
+        parts.append(f"<p>Abandoned-cart reminders due: <b>{reminders:,}</b>{value}.</p>")
+    return "".join(parts)
 
 
 P_ALIVE_BANDS = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0)]
@@ -323,6 +584,7 @@ def section_prediction(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
         ax.invert_yaxis()
         ax.set_xlim(0, 100)
         ax.set_xlabel("% of the stage's buyers")
+        ax.set_ylabel("stage (buyers)")
         ax.set_title("P(alive): how likely each stage's buyers are still customers")
         ax.legend(frameon=False, title="P(alive)", loc="center left", bbox_to_anchor=(1.0, 0.5))
         parts.append(_svg(fig))
@@ -448,6 +710,7 @@ def section_quarantine(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     _label_bars(ax, bars, [f"{n:,}" for _, n in by_reason])
     ax.invert_yaxis()
     ax.set_title("Quarantined rows by source and reason (top 15)")
+    ax.set_ylabel("source: reason")
     ax.set_xlabel("rows")
     ax.set_xlim(0, max(n for _, n in by_reason) * 1.2)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -455,10 +718,221 @@ def section_quarantine(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
 
 
 TRANSITION_STAGES = ["not_known", *STAGES]
+BUYER_STAGES = ("new", "repeat", "at_risk", "lapsed")
+ACTIVE_STAGES = ("new", "repeat")
+# The report's "chosen period" for transitions: from the latest recorded as-of date at least this many days
+# before the latest one (else the first recorded date) to the latest.
+TRANSITION_PERIOD_DAYS = 30
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (plural or word + 's')}"
+
+
+def what_changed(
+    previous: dt.date,
+    latest: dt.date,
+    moves: dict[tuple[str, str], int],
+    before: dict[str, int],
+    after: dict[str, int],
+    purchases: int | None = None,
+    revenue: Decimal | float | None = None,
+) -> list[str]:
+    """The "what changed since the last run" lines, from the stage moves between the two latest recorded as-of
+    dates ((from stage, to stage) -> persons, 'not_known' = first known on the later date), the persons per
+    stage on each, and the purchases and net revenue in between (when known)."""
+    changed = sum(n for (f, t), n in moves.items() if f != t and f != "not_known")
+    known = sum(n for (f, _), n in moves.items() if f == "not_known")
+    first_buyers = sum(n for (f, t), n in moves.items() if f in ("not_known", "prospect") and t in BUYER_STAGES)
+    won_back = sum(n for (f, t), n in moves.items() if f in ("at_risk", "lapsed") and t in ACTIVE_STAGES)
+    slipped = sum(
+        n
+        for (f, t), n in moves.items()
+        if (f in ACTIVE_STAGES and t in ("at_risk", "lapsed")) or (f == "at_risk" and t == "lapsed")
+    )
+    days = (latest - previous).days
+    lines = [
+        f"Since the last run ({previous} → {latest}, {_n(days, 'day')}): {_n(changed, 'person')} changed stage, "
+        f"{_n(known, 'person')} became known, {_n(first_buyers, 'person')} made a first purchase."
+    ]
+    if purchases is not None:
+        lines.append(f"{_n(purchases, 'purchase')} brought {float(revenue or 0):,.2f} in net revenue.")
+    lines.append(
+        f"{_n(won_back, 'buyer')} won back (at risk or lapsed → new or repeat); {_n(slipped, 'buyer')} slipped "
+        "(active → at risk or lapsed, or at risk → lapsed)."
+    )
+    top = sorted(
+        ((n, f, t) for (f, t), n in moves.items() if f != t and f != "not_known" and n > 0),
+        key=lambda move: (-move[0], move[1], move[2]),
+    )[:3]
+    if top:
+        lines.append("Largest moves: " + ", ".join(f"{f} → {t} {n:,}" for n, f, t in top) + ".")
+    deltas = [
+        f"{stage} {before.get(stage, 0):,} → {after.get(stage, 0):,} ({after.get(stage, 0) - before.get(stage, 0):+,})"
+        for stage in STAGES
+        if after.get(stage, 0) != before.get(stage, 0)
+    ]
+    lines.append("Persons per stage: " + ("; ".join(deltas) if deltas else "no change") + ".")
+    return lines
+
+
+def _recorded_dates(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    if not table_exists(con, "marts", "stage_history_dates"):
+        return []
+    return [row[0] for row in con.execute("select as_of_date from marts.stage_history_dates order by 1").fetchall()]
+
+
+def _stage_counts(con: duckdb.DuckDBPyConnection) -> dict[dt.date, dict[str, int]]:
+    counts: dict[dt.date, dict[str, int]] = {}
+    if table_exists(con, "marts", "stage_history_counts"):
+        for as_of, stage, persons in con.execute(
+            "select as_of_date, lifecycle_stage, persons from marts.stage_history_counts"
+        ).fetchall():
+            counts.setdefault(as_of, {})[stage] = int(persons)
+    return counts
+
+
+def changes_block(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
+    """The block at the top: what changed between the two latest as-of dates of the stage history."""
+    dates = _recorded_dates(con)
+    if len(dates) < 2 or not table_exists(con, "marts", "stage_transitions"):
+        first = f" (the history starts on {dates[0]})" if dates else ""
+        return (
+            '<div class="changes"><h2>What changed since the last run</h2><p>Nothing to compare yet: this is the '
+            f"first as-of date recorded{first}. The next run, or a backfill with --as-of-range, adds the "
+            "comparison.</p></div>"
+        )
+    previous, latest = dates[-2], dates[-1]
+    moves = {
+        (f, t): int(n)
+        for f, t, n in con.execute(
+            "select from_stage, to_stage, persons from marts.stage_transitions where to_as_of_date = ?", [latest]
+        ).fetchall()
+    }
+    counts = _stage_counts(con)
+    purchases = revenue = None
+    as_of = summary.get("as_of_date")
+    if str(as_of) == latest.isoformat() and table_exists(con, "marts", "fct_orders"):
+        purchases, revenue = con.execute(
+            "select count(*), coalesce(sum(purchase_amount), 0) from marts.fct_orders "
+            "where is_purchase and order_date > ? and order_date <= ?",
+            [previous, latest],
+        ).fetchone()
+    lines = what_changed(previous, latest, moves, counts.get(previous, {}), counts.get(latest, {}), purchases, revenue)
+    if as_of is not None and str(as_of) != latest.isoformat():
+        lines.append(f"This run is as of {as_of}, not the latest recorded date: the lines above are the history's.")
+    items = "".join(f"<li>{_esc(line)}</li>" for line in lines)
+    return f'<div class="changes"><h2>What changed since the last run</h2><ul>{items}</ul></div>'
+
+
+def section_stage_mix(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
+    """Persons per stage on every recorded as-of date (stage_history_counts) as a stacked area."""
+    if not table_exists(con, "marts", "stage_history_counts"):
+        return _missing("marts.stage_history_counts")
+    counts = _stage_counts(con)
+    dates = sorted(counts)
+    if len(dates) < 2:
+        return (
+            '<p class="note">One as-of date recorded so far: the stage mix over time starts with the next run (or '
+            "backfill earlier dates with --as-of-range START END --step 7d).</p>"
+        )
+    series = [[counts[d].get(stage, 0) for d in dates] for stage in STAGES]
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    ax.stackplot(dates, series, labels=[s.replace("_", " ") for s in STAGES], colors=[STAGE_COLOURS[s] for s in STAGES])
+    ax.set_title(f"Stage mix over time: persons per stage on each of {len(dates)} recorded as-of dates")
+    ax.set_xlabel("as-of date")
+    ax.set_ylabel("persons")
+    ax.set_xlim(dates[0], dates[-1])
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=10))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5), title="stage")
+    first, last = dates[0], dates[-1]
+    before = [counts[first].get(s, 0) for s in STAGES]
+    after = [counts[last].get(s, 0) for s in STAGES]
+    before_shares, after_shares = largest_remainder(before), largest_remainder(after)
+    rows = [
+        [
+            STAGES[i].replace("_", " "),
+            f"{before[i]:,}",
+            _pct(before_shares[i]),
+            f"{after[i]:,}",
+            _pct(after_shares[i]),
+            f"{after[i] - before[i]:+,}",
+        ]
+        for i in range(len(STAGES))
+    ]
+    table = _table(
+        ["stage", f"persons on {first}", "share", f"persons on {last}", "share", "change"],
+        rows,
+        numeric={1, 2, 3, 4, 5},
+    )
+    return _svg(fig) + table
+
+
+def _transition_matrix(counts: dict[tuple[str, str], int], earlier, later, title: str) -> str:
+    from_stages = [s for s in TRANSITION_STAGES if any(f == s for f, _ in counts)]
+    to_stages = [s for s in [*STAGES, "not_known"] if any(t == s for _, t in counts)]
+    matrix = np.array([[counts.get((f, t), 0) for t in to_stages] for f in from_stages])
+    fig, ax = plt.subplots(figsize=(1.8 + 1.3 * len(to_stages), 1.1 + 0.55 * len(from_stages)))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(to_stages)), [s.replace("_", " ") for s in to_stages])
+    ax.set_yticks(range(len(from_stages)), [s.replace("_", " ") for s in from_stages])
+    ax.set_xlabel(f"stage on {later}")
+    ax.set_ylabel(f"stage on {earlier}")
+    ax.set_title(title)
+    top = matrix.max() or 1
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            colour = "white" if value > top * 0.6 else "#1f2933"
+            ax.text(j, i, f"{value:,}", ha="center", va="center", color=colour, fontsize=9)
+    ax.spines[:].set_visible(False)
+    return _svg(fig)
+
+
+def _moves_sentence(counts: dict[tuple[str, str], int], earlier, later) -> str:
+    moved = sum(v for (f, t), v in counts.items() if f != t and f != "not_known")
+    new = sum(v for (f, _), v in counts.items() if f == "not_known")
+    stayed = sum(v for (f, t), v in counts.items() if f == t)
+    return (
+        f"<p>From {_esc(earlier)} to {_esc(later)}: {stayed:,} persons stayed in their stage, {moved:,} moved, "
+        f"{new:,} became known. Rows: stage on the earlier date; columns: stage on the later one.</p>"
+    )
+
+
+def _moves_table(counts: dict[tuple[str, str], int]) -> str:
+    return _table(
+        ["from → to", "persons"],
+        [[f"{f} → {t}", f"{v:,}"] for (f, t), v in sorted(counts.items(), key=lambda item: -item[1]) if f != t],
+    )
+
+
+def period_start(dates: list[dt.date], days: int = TRANSITION_PERIOD_DAYS) -> dt.date:
+    """The start of the transitions period: the latest recorded date at least `days` before the latest one, else
+    the first recorded date."""
+    earlier = [d for d in dates if d <= dates[-1] - dt.timedelta(days=days)]
+    return earlier[-1] if earlier else dates[0]
+
+
+def _period_moves(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> dict[tuple[str, str], int]:
+    """(stage on start, stage on end) -> persons, from each person's latest history row at or before each date;
+    'not_known' = not known on that date."""
+    state = (
+        "select customer_key, lifecycle_stage from (select customer_key, lifecycle_stage, row_number() over "
+        "(partition by customer_key order by valid_from desc) as recency from marts.customer_stage_history "
+        "where valid_from <= ?) where recency = 1 and lifecycle_stage is not null"
+    )
+    rows = con.execute(
+        f"select coalesce(s.lifecycle_stage, 'not_known'), coalesce(e.lifecycle_stage, 'not_known'), count(*) "
+        f"from ({state}) as s full outer join ({state}) as e on s.customer_key = e.customer_key group by 1, 2",
+        [start, end],
+    ).fetchall()
+    return {(f, t): int(n) for f, t, n in rows}
 
 
 def section_transitions(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
-    """Who moved where between the last two as-of dates of the stage history (a from × to matrix)."""
+    """Who moved where between the last two as-of dates of the stage history, and over the chosen period
+    (TRANSITION_PERIOD_DAYS) when that spans more than the last step."""
     if not table_exists(con, "marts", "stage_transitions"):
         return _missing("marts.stage_transitions")
     latest = con.execute("select max(to_as_of_date) from marts.stage_transitions").fetchone()[0]
@@ -473,35 +947,87 @@ def section_transitions(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
     ).fetchall()
     earlier = rows[0][0]
     counts = {(from_stage, to_stage): int(persons) for _, from_stage, to_stage, persons in rows}
-    from_stages = [s for s in TRANSITION_STAGES if any(f == s for f, _ in counts)]
-    to_stages = [s for s in STAGES if any(t == s for _, t in counts)]
-    matrix = np.array([[counts.get((f, t), 0) for t in to_stages] for f in from_stages])
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(to_stages), 0.9 + 0.55 * len(from_stages)))
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(to_stages)), [s.replace("_", " ") for s in to_stages])
-    ax.set_yticks(range(len(from_stages)), [s.replace("_", " ") for s in from_stages])
-    ax.set_xlabel(f"stage on {latest}")
-    ax.set_ylabel(f"stage on {earlier}")
-    ax.set_title("Persons moving between stages")
-    top = matrix.max() or 1
-    for i, row in enumerate(matrix):
-        for j, value in enumerate(row):
-            colour = "white" if value > top * 0.6 else "#1f2933"
-            ax.text(j, i, f"{value:,}", ha="center", va="center", color=colour, fontsize=9)
-    ax.spines[:].set_visible(False)
-    moved = sum(v for (f, t), v in counts.items() if f != t and f != "not_known")
-    new = sum(v for (f, _), v in counts.items() if f == "not_known")
-    stayed = sum(v for (f, t), v in counts.items() if f == t)
-    table = _table(
-        ["from → to", "persons"],
-        [[f"{f} → {t}", f"{v:,}"] for (f, t), v in sorted(counts.items(), key=lambda item: -item[1]) if f != t],
-    )
-    return (
-        f"<p>From {_esc(earlier)} to {_esc(latest)}: {stayed:,} persons stayed in their stage, {moved:,} moved, "
-        f"{new:,} became known. Rows: stage on the earlier date; columns: stage on the later one.</p>"
-        + _svg(fig)
-        + table
-    )
+    parts = [
+        _moves_sentence(counts, earlier, latest),
+        _transition_matrix(counts, earlier, latest, f"Persons moving between stages, {earlier} → {latest}"),
+        _moves_table(counts),
+    ]
+    dates = _recorded_dates(con)
+    start = period_start(dates) if dates else earlier
+    if start < earlier and table_exists(con, "marts", "customer_stage_history"):
+        period = _period_moves(con, start, latest)
+        parts += [
+            f"<h3>Over the period {_esc(start)} → {_esc(latest)} (about {TRANSITION_PERIOD_DAYS} days or the whole "
+            "history)</h3>",
+            _moves_sentence(period, start, latest),
+            _transition_matrix(period, start, latest, f"Persons moving between stages, {start} → {latest}"),
+            _moves_table(period),
+        ]
+    return "".join(parts)
+
+
+def section_cohorts(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
+    """Retention heatmap of marts.customer_cohorts: % of each first-purchase cohort buying in each later month."""
+    if not table_exists(con, "marts", "customer_cohorts"):
+        return _missing("marts.customer_cohorts")
+    found = con.execute(
+        "select cohort_month, months_since_first_purchase, cohort_buyers, retention_share, "
+        "cumulative_revenue_per_buyer, is_partial_month from marts.customer_cohorts order by 1, 2"
+    ).fetchall()
+    if not found:
+        return '<p class="note">No buyers yet: no cohorts.</p>'
+    cohorts = sorted({row[0] for row in found})
+    months = max(row[1] for row in found)
+    size = {row[0]: int(row[2]) for row in found}
+    percent = {(row[0], row[1]): round(float(row[3]) * 100) for row in found}
+    so_far = {row[0]: float(row[4]) for row in found}  # rows come in month order: the last one wins
+    partial = any(row[5] for row in found)
+    parts = [
+        "<p>A cohort is the buyers whose first purchase fell in one month. Each cell: the % of the cohort who bought "
+        "again in that later month (month 0, the first month, is 100 % by definition and left out). Empty months "
+        "are 0 %, not missing; cells after the as-of month are blank."
+        + (" The latest month counts only up to the as-of date." if partial else "")
+        + "</p>"
+    ]
+    if months >= 1:
+        grid = np.full((len(cohorts), months), np.nan)
+        for (cohort, month), value in percent.items():
+            if month >= 1:
+                grid[cohorts.index(cohort), month - 1] = value
+        cmap = matplotlib.colormaps["YlGnBu"].with_extremes(bad="white")
+        fig, ax = plt.subplots(figsize=(11, min(0.24 * len(cohorts) + 1.8, 11)))
+        image = ax.imshow(
+            np.ma.masked_invalid(grid), cmap=cmap, aspect="auto", vmin=0, vmax=max(np.nanmax(grid), 1),
+            interpolation="nearest",
+        )  # fmt: skip
+        step = max(1, math.ceil(months / 24))
+        ax.set_xticks(range(0, months, step), [str(m + 1) for m in range(0, months, step)])
+        ystep = max(1, math.ceil(len(cohorts) / 30))
+        ax.set_yticks(
+            range(0, len(cohorts), ystep),
+            [f"{cohorts[i]:%Y-%m} ({size[cohorts[i]]:,})" for i in range(0, len(cohorts), ystep)],
+        )
+        if grid.size <= 160:
+            for i in range(len(cohorts)):
+                for j in range(months):
+                    if not np.isnan(grid[i, j]):
+                        ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=8)
+        ax.set_xlabel("months since the first purchase")
+        ax.set_ylabel("first-purchase month (buyers)")
+        ax.set_title("Cohort retention: % of each cohort buying again, by month")
+        fig.colorbar(image, ax=ax, label="% of the cohort who bought that month")
+        parts.append(_svg(fig))
+    recent = cohorts[-12:]
+    marks = [m for m in (1, 3, 6, 12) if m <= months]
+    rows = [
+        [f"{c:%Y-%m}", f"{size[c]:,}"]
+        + [f"{percent[(c, m)]} %" if (c, m) in percent else "" for m in marks]
+        + [f"{so_far[c]:,.2f}"]
+        for c in reversed(recent)
+    ]
+    headers = ["cohort", "buyers"] + [f"bought in month {m}" for m in marks] + ["net revenue per buyer so far"]
+    parts.append(f"<h3>The latest {len(recent)} cohorts</h3>" + _table(headers, rows))
+    return "".join(parts)
 
 
 def section_run(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
@@ -523,11 +1049,14 @@ def section_run(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
 
 SECTIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection, dict], str]]] = [
     ("Lifecycle stages", section_stages),
-    ("RFM: recency × frequency", section_rfm),
-    ("How overdue are buyers?", section_overdue),
-    ("Engagement, VIPs and audiences", section_vip_engagement),
-    ("Prediction: who is still a customer, and how accurate that is", section_prediction),
+    ("Stage mix over time", section_stage_mix),
     ("Stage transitions since the previous as-of date", section_transitions),
+    ("RFM segments: persons and revenue", section_rfm),
+    ("Cohorts: who comes back after the first purchase", section_cohorts),
+    ("Campaign audiences and the revenue at stake", section_audiences),
+    ("Engagement and VIPs", section_vip_engagement),
+    ("How overdue are buyers?", section_overdue),
+    ("Prediction: who is still a customer, and how accurate that is", section_prediction),
     ("Quarantined input", section_quarantine),
     ("Run", section_run),
 ]
@@ -539,11 +1068,13 @@ h1 { margin-bottom: 0.2rem; } .sub { color: #52606d; margin-top: 0; }
 section { margin: 2rem 0; border-top: 1px solid #e4e7eb; padding-top: 0.5rem; }
 table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; }
 th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #e4e7eb; text-align: left; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; } td:not(:last-child) { white-space: nowrap; }
 svg { max-width: 100%; height: auto; } .note { color: #7b8794; font-style: italic; }
 .kpis { display: flex; gap: 1rem; flex-wrap: wrap; }
 .kpi { background: #f5f7fa; padding: 0.6rem 1rem; border-radius: 6px; }
 .kpi b { display: block; font-size: 1.4rem; }
+.changes { background: #fff8e6; border-left: 4px solid #f0a030; padding: 0.3rem 1rem; margin: 1rem 0; }
+.changes h2 { font-size: 1.1rem; margin: 0.4rem 0; } .changes ul { margin: 0.3rem 0; padding-left: 1.2rem; }
 """
 
 
@@ -576,5 +1107,5 @@ def render(con: duckdb.DuckDBPyConnection, summary: dict) -> str:
         f"<h1>Customer lifecycle — as of {_esc(summary.get('as_of_date'))}</h1>"
         f'<p class="sub">Generated {generated} by scripts/run_pipeline.py. All figures count persons '
         "(one normalised email) as of the date above.</p>"
-        f"{_kpis(summary)}{''.join(parts)}</body></html>\n"
+        f"{changes_block(con, summary)}{_kpis(summary)}{''.join(parts)}</body></html>\n"
     )

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,3 +22,34 @@ def staging_fixture_db(tmp_path_factory) -> Path:
     database = tmp_path_factory.mktemp("staging_fixture") / "warehouse.duckdb"
     run_dbt(["build", "--select", "staging"], FIXTURES / "staging_raw", database)
     return database
+
+
+# tests/python/fixtures/history_raw (test_history.py explains it) and the as-of dates it is built for, in order.
+HISTORY_RAW = FIXTURES / "history_raw"
+HISTORY_DATES = (dt.date(2024, 1, 25), dt.date(2024, 2, 3), dt.date(2024, 2, 6))
+
+
+@pytest.fixture(scope="session")
+def built_dates(tmp_path_factory) -> dict[dt.date, Path]:
+    """One warehouse built from history_raw as of each of HISTORY_DATES in order, saved after each date: as-of
+    date -> the file after it. Read it, or copy the file to change it.
+
+    Built once per `make test`: the pytest-xdist workers share their parent temporary folder, and the first
+    worker to need the files builds them under a lock while the others wait, then read them."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder = shared / "history_dates"
+    saved = {as_of: folder / f"after_{as_of}" / "warehouse.duckdb" for as_of in HISTORY_DATES}
+    with (shared / "history_dates.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            database = folder / "build" / "warehouse.duckdb"
+            database.parent.mkdir(parents=True)
+            for as_of in HISTORY_DATES:
+                run_dbt(["build"], HISTORY_RAW, database, dbt_vars={"as_of_date": as_of.isoformat()})
+                saved[as_of].parent.mkdir()
+                shutil.copyfile(database, saved[as_of])
+            (folder / "complete").touch()
+    return saved

@@ -20,11 +20,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import HISTORY_DATES, HISTORY_RAW
 from dbt_harness import person_key, query, run_dbt
 
-RAW = FIXTURES / "history_raw"
-JAN25, FEB3, FEB6 = dt.date(2024, 1, 25), dt.date(2024, 2, 3), dt.date(2024, 2, 6)
+RAW = HISTORY_RAW
+JAN25, FEB3, FEB6 = HISTORY_DATES  # conftest.built_dates builds the warehouse after each
 
 
 ALICE, BOB, CAROL = person_key("alice@example.com"), person_key("bob@example.com"), person_key("carol@example.com")
@@ -56,22 +56,6 @@ def build(database, as_of: dt.date, *extra: str, check: bool = True, **dbt_vars)
     return run_dbt(
         ["build", *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat(), **dbt_vars}, check=check
     )
-
-
-@pytest.fixture(scope="module")
-def built_dates(tmp_path_factory) -> dict[dt.date, Path]:
-    """One warehouse built as of Jan 25, Feb 3 and Feb 6 in order, saved after each date: as-of date -> the file
-    after it. Tests copy the one they start from (warehouse_after): the same as building those dates anew."""
-    base = tmp_path_factory.mktemp("history")
-    database = base / "build" / "warehouse.duckdb"
-    database.parent.mkdir()
-    saved = {}
-    for as_of in (JAN25, FEB3, FEB6):
-        build(database, as_of)
-        saved[as_of] = base / f"after_{as_of}" / "warehouse.duckdb"
-        saved[as_of].parent.mkdir()
-        shutil.copyfile(database, saved[as_of])
-    return saved
 
 
 def warehouse_after(built_dates: dict[dt.date, Path], as_of: dt.date, tmp_path: Path) -> Path:

@@ -298,7 +298,7 @@ def test_the_bi_release_holds_only_the_marts_and_no_email(reference):
             ).fetchone()[0]
             assert found == 0, f"{table}.{column}"
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    assert {"customer_lifecycle", "lifecycle_summary", "rfm_summary", "fct_orders"} <= tables
+    assert {"customer_lifecycle", "lifecycle_summary", "rfm_summary", "fct_orders", "customer_cohorts"} <= tables
     assert not {"campaign_audiences", "abandoned_cart_reminders"} & tables
     for path in release.iterdir():
         if path.suffix == ".parquet":
