@@ -148,8 +148,8 @@ final as (
         cast(active_buyers as {{ type_double() }}) / cohort_buyers as retention_share,
 
         -- amounts
-        cast(net_revenue as {{ dbt.type_numeric() }}) as net_revenue,
-        cast(cumulative_net_revenue as {{ dbt.type_numeric() }}) as cumulative_net_revenue,
+        cast(net_revenue as {{ type_amount() }}) as net_revenue,
+        cast(cumulative_net_revenue as {{ type_amount() }}) as cumulative_net_revenue,
         cast(cumulative_net_revenue as {{ type_double() }}) / cohort_buyers as cumulative_revenue_per_buyer
 
     from cumulated
