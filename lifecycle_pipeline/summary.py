@@ -170,6 +170,7 @@ def format_text(summary: dict) -> str:
         lines.append(f"  checks: {len(summary['checks']) - len(failed)} of {len(summary['checks'])} passed")
     if summary.get("outputs"):
         lines.append("")
+        width = max(len(name) for name in summary["outputs"]) + 2
         for name, where in summary["outputs"].items():
-            lines.append(f"  {name:<10}{where}")
+            lines.append(f"  {name:<{width}}{where}")
     return "\n".join(lines)
