@@ -237,18 +237,15 @@ def marts_from_manifest(manifest_path: Path, schema: str = "marts") -> list[Mart
 # --- writing a release --------------------------------------------------------------------------------
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def _quote(value: Path | str) -> str:
+    """A SQL string literal of a path or a text."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def new_release_id(as_of: str | None, now: dt.datetime | None = None) -> str:
     """`<UTC time to the microsecond>Z-<as-of date>`: names sort by the time they were written."""
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%S.%f}Z-{as_of or 'unknown'}"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def write_tables(warehouse: Path, folder: Path, marts: list[Mart], database: bool) -> dict[str, dict]:
@@ -284,11 +281,11 @@ def write_tables(warehouse: Path, folder: Path, marts: list[Mart], database: boo
 def _comment(con: duckdb.DuckDBPyConnection, table: str, mart: Mart) -> None:
     """dbt's descriptions as the comments of `table` and its columns (what persist_docs wrote in the warehouse)."""
     if mart.description:
-        con.execute(f"comment on table {table} is {_literal(mart.description)}")
+        con.execute(f"comment on table {table} is {_quote(mart.description)}")
     columns = [row[0] for row in con.execute(f"select column_name from (describe {table})").fetchall()]
     for column in columns:
         if mart.columns.get(column):
-            con.execute(f'comment on column {table}."{column}" is {_literal(mart.columns[column])}')
+            con.execute(f'comment on column {table}."{column}" is {_quote(mart.columns[column])}')
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path, mart: Mart) -> tuple[pa.Schema, int]:
