@@ -6,11 +6,13 @@ files (engine_compare.py), and the semantic differences between the two engines,
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from dbt_harness import environment
 from engine_compare import (
     BATCHES,
     DATASETS,
@@ -115,7 +117,7 @@ def postgres_nights(work, batches, server) -> dict:
     snapshots, landed, seconds = [], [], []
     for night in range(len(BATCHES)):
         raw_folder_until(batches, night, raw_dir)
-        with _environment(server.env()):
+        with environment(server.env()):
             load_raw.load_postgres(raw_dir, log=lambda _line: None)
         args = ["build"] if night == 0 else NIGHT_ARGS
         seconds.append(dbt(args, env, work / "pg_target", work / "postgres.log"))
@@ -132,30 +134,6 @@ def postgres_nights(work, batches, server) -> dict:
             connection.close()
     (work / "postgres_seconds.json").write_text(json.dumps(seconds))
     return {"snapshots": snapshots, "landed": landed, "seconds": seconds}
-
-
-class _environment:
-    """Set environment variables for a block (load_raw reads LIFECYCLE_PG_*)."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-        self.saved: dict[str, str | None] = {}
-
-    def __enter__(self):
-        import os
-
-        for name, value in self.values.items():
-            self.saved[name] = os.environ.get(name)
-            os.environ[name] = value
-
-    def __exit__(self, *_):
-        import os
-
-        for name, value in self.saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _connect(server):
@@ -188,7 +166,7 @@ def test_history_grows_each_night(postgres_nights):
 
 
 def test_loading_again_adds_nothing(postgres_nights, work, server):
-    with _environment(server.env()):
+    with environment(server.env()):
         assert load_raw.load_postgres(work / "pg_raw", log=lambda _line: None) == {name: [] for name in DATASETS}
 
 
@@ -201,7 +179,7 @@ def _show(target: str, sql: str, env: dict, work: Path) -> list[dict]:
             *("--target-path", str(work / f"show_{target}")),
         ],
         cwd=PROJECT_DIR,
-        env={**__import__("os").environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"), **env},
+        env={**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"), **env},
         capture_output=True,
         text=True,
     )
@@ -289,7 +267,7 @@ def _driver(args: list[str], server, work: Path) -> subprocess.CompletedProcess:
             *args,
         ],
         cwd=PROJECT_DIR,
-        env={**__import__("os").environ, **server.env()},
+        env={**os.environ, **server.env()},
         capture_output=True,
         text=True,
     )
