@@ -10,6 +10,19 @@
     try_cast({{ expression }} as {{ data_type }})
 {%- endmacro %}
 
+{#- DuckDB's try_cast lets a number in exponent form overflow a decimal(p, s) ('-445.2e20' as decimal(28, 6) gives
+    a 23-digit value): the range is checked on a decimal(38, s) first. -#}
+{% macro duckdb__safe_try_cast(expression, data_type) -%}
+    {%- set sized = modules.re.match('^\s*(numeric|decimal)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$', data_type | lower) -%}
+    {%- if sized -%}
+        case when abs(try_cast({{ expression }} as decimal(38, {{ sized.group(3) }})))
+            < {{ 10 ** (sized.group(2) | int - sized.group(3) | int) }}
+            then try_cast({{ expression }} as {{ data_type }}) end
+    {%- else -%}
+        try_cast({{ expression }} as {{ data_type }})
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro spark__safe_try_cast(expression, data_type) -%}
     try_cast({{ expression }} as {{ data_type }})
 {%- endmacro %}
@@ -39,15 +52,15 @@
 {#- Text → UTC timestamp without time zone. An offset in the text is honoured; text without one is taken
     as UTC (the DuckDB profile sets TimeZone = UTC). NULL when the text is not a timestamp. Only text that
     starts like an ISO-8601 date (YYYY-MM-DD, date-only = midnight) is cast: the engines' special words
-    (`epoch`, `infinity`, `-infinity`, `now`, `today`, `allballs`, …) and other spellings cast to a timestamp
-    too, but are not calendar date-times (docs/raw-data-contract.md "Strict parsing"). -#}
+    (`epoch`, `infinity`, `-infinity`, `now`, `today`, `allballs`, …), other spellings and year 0000 (1 BC to
+    DuckDB and Spark) cast to a timestamp too, but are not calendar date-times (docs/raw-data-contract.md "Strict parsing"). -#}
 {% macro to_utc_timestamp(expression) -%}
     {{ return(adapter.dispatch('to_utc_timestamp', 'customer_lifecycle')(expression)) }}
 {%- endmacro %}
 
 {% macro default__to_utc_timestamp(expression) -%}
     case
-        when trim({{ expression }}) like '____-__-__%'
+        when trim({{ expression }}) like '____-__-__%' and trim({{ expression }}) not like '0000%'
             then cast({{ safe_try_cast('trim(' ~ expression ~ ')', 'timestamp') }} as {{ dbt.type_timestamp() }})
     end
 {%- endmacro %}
@@ -64,6 +77,7 @@
     timestamptz way, which honours offsets. -#}
 {% macro duckdb__to_utc_timestamp(expression) -%}
     case
+        when trim({{ expression }}) like '0000%' then null
         when trim({{ expression }}) like '____-__-__T__:__:__' or trim({{ expression }}) like '____-__-__ __:__:__'
             then try_cast(trim({{ expression }}) as timestamp)
         when trim({{ expression }}) like '____-__-__%'

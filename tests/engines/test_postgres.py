@@ -67,6 +67,16 @@ TIMESTAMP_TEXTS = [
     "10000-01-01",
     "epoch",
     "allballs",
+    # the fields the direct (no exception block) path checks itself: calendar day, hour, offset range
+    "2024-02-30",
+    "2024-04-31T10:00:00Z",
+    "2024-00-10",
+    "2024-03-00",
+    "0000-01-01",
+    "2024-03-01T25:00:00",
+    "2024-03-01T10:00:00+14:00",
+    "2024-03-01T10:00:00-15:00",
+    "2024-12-31T23:59:59.999999-14:00",
 ]
 
 
@@ -235,7 +245,7 @@ def test_missing_required_column_stops_before_any_model(postgres_nights, server,
 AMOUNT_TEXTS = [
     *("12.5", "12.123456", "12.1234567", "1e2", "1.5e2", "-3", "-0", "+4", " 7 ", ".5", "5.", "0.0000001", "1E-7"),
     *("1,000", "1_000", "NaN", "Infinity", "1000000", "1000000.000001"),
-    *("99999999999999999999999", "9999999999999999999999.9999999", "1e25", "1e400"),
+    *("99999999999999999999999", "9999999999999999999999.9999999", "1e25", "1e400", "-445.24154468e20"),
 ]
 
 
@@ -254,6 +264,7 @@ def test_amount_texts_checked_as_on_duckdb(postgres_nights, server, work):
     on_postgres = {row["v"]: row["defect"] for row in _show("postgres", sql, server.env(), work)}
     assert on_duckdb["12.1234567"] == "invalid_amount" and on_duckdb["12.123456"] is None
     assert on_duckdb["99999999999999999999999"] == on_duckdb["1e400"] == "implausible_amount"
+    assert on_duckdb["-445.24154468e20"] == "implausible_amount"
     assert on_postgres == on_duckdb
 
 

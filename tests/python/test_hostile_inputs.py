@@ -122,6 +122,10 @@ for key, amount, reason in [
     ("o20", "-3", "negative_amount"),
     ("o49", "0x10", "invalid_amount"),
     ("o50", "1e400", "implausible_amount"),
+    # beyond numeric(28, 6) and negative: too big comes before negative (DuckDB's try_cast let it through)
+    ("o71", "-445.24154468e20", "implausible_amount"),
+    ("o72", "-1e22", "implausible_amount"),
+    ("o73", "-9999999999999999999999.5", "negative_amount"),
 ]:
     order_row(key, plain(key, amount=amount))
     quarantined("orders", key, reason, amount=amount.strip('"'))
@@ -138,6 +142,7 @@ for key, at, reason in [
     ("o26", "2024-02-30", "invalid_ordered_at"),
     ("o51", "2024/03/01 10:00:00", "invalid_ordered_at"),
     ("o52", "2999-01-01", "future_ordered_at"),
+    ("o74", "0000-01-01", "invalid_ordered_at"),  # no year 0 in the calendar (DuckDB read it as 1 BC)
 ]:
     order_row(key, plain(key, at=at))
     quarantined("orders", key, reason, ordered_at=at)

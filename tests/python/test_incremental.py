@@ -124,7 +124,8 @@ def build_day_by_day(base: Path, layout: str) -> dict:
                 ),
             }
         )
-    full = full_refresh_copy(incremental, base / "full" / "warehouse.duckdb", raw_dir, ["build"])
+    # models only: the data tests ran on the incremental side's last build
+    full = full_refresh_copy(incremental, base / "full" / "warehouse.duckdb", raw_dir, ["run"])
     return {"layout": layout, "raw_dir": raw_dir, "incremental": incremental, "full": full, "runs": runs}
 
 
