@@ -9,7 +9,7 @@ source as (
 
 ),
 
-typed as (
+typed as {{ materialized_cte() }} (
 
     select
         -- lineage
@@ -33,7 +33,7 @@ typed as (
 
 ),
 
-checked as (
+checked as {{ materialized_cte() }} (
 
     select
         *,

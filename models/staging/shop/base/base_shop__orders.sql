@@ -9,7 +9,7 @@ source as (
 
 ),
 
-typed as (
+typed as {{ materialized_cte() }} (
 
     select
         -- lineage
@@ -35,7 +35,7 @@ typed as (
 
 ),
 
-checked as (
+checked as {{ materialized_cte() }} (
 
     select
         *,

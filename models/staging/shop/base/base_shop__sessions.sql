@@ -13,7 +13,7 @@ source as (
 
 ),
 
-typed as (
+typed as {{ materialized_cte() }} (
 
     select
         -- lineage
@@ -51,7 +51,7 @@ typed as (
 
 ),
 
-checked as (
+checked as {{ materialized_cte() }} (
 
     select
         *,
