@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dbt_harness import run_dbt  # noqa: E402
+from dbt_harness import WITHOUT_PREDICTION, run_dbt  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -49,7 +49,7 @@ def built_dates(tmp_path_factory) -> dict[dt.date, Path]:
             database.parent.mkdir(parents=True)
             for as_of in HISTORY_DATES:  # the data tests (history agreement included) on the last date's build
                 command = "build" if as_of == HISTORY_DATES[-1] else "run"
-                run_dbt([command], HISTORY_RAW, database, dbt_vars={"as_of_date": as_of.isoformat()})
+                run_dbt([command], HISTORY_RAW, database, {"as_of_date": as_of.isoformat(), **WITHOUT_PREDICTION})
                 saved[as_of].parent.mkdir()
                 shutil.copyfile(database, saved[as_of])
             (folder / "complete").touch()

@@ -30,6 +30,10 @@ import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
+# For builds whose tests read nothing of the prediction (the dbt Python models fit BG/NBD + Gamma-Gamma on every
+# build, the slowest nodes of a small one): its models are left out as on engines without Python models.
+WITHOUT_PREDICTION = {"prediction_enabled": False}
+
 # One dbt at a time: dbt keeps its flags, event logger and adapter registry in module globals.
 _DBT_LOCK = threading.Lock()
 

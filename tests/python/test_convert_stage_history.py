@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import duckdb
 from conftest import FIXTURES
-from dbt_harness import person_key, query, run_dbt
+from dbt_harness import WITHOUT_PREDICTION, person_key, query, run_dbt
 from test_history import ALICE, BOB, CAROL, FEB3, FEB6, JAN25, history_rows, recorded_dates
 
 RAW = FIXTURES / "history_raw"
@@ -84,12 +84,12 @@ def write_old_history(database) -> None:
 
 
 def build_feb6(database, check: bool = True):
-    return run_dbt(["build"], RAW, database, dbt_vars={"as_of_date": FEB6.isoformat()}, check=check)
+    return run_dbt(["build"], RAW, database, {"as_of_date": FEB6.isoformat(), **WITHOUT_PREDICTION}, check=check)
 
 
 def test_a_per_date_history_is_converted_to_changes_in_place(tmp_path):
     database = tmp_path / "warehouse.duckdb"
-    run_dbt(["run"], RAW, database, dbt_vars={"as_of_date": FEB6.isoformat()})  # the models; tests come below
+    run_dbt(["run"], RAW, database, {"as_of_date": FEB6.isoformat(), **WITHOUT_PREDICTION})  # tests come below
     write_old_history(database)
 
     # What an old warehouse meets: the first design-2 run stops on the history (its incremental select reads

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HISTORY_DATES, HISTORY_RAW
-from dbt_harness import person_key, query, run_dbt
+from dbt_harness import WITHOUT_PREDICTION, person_key, query, run_dbt
 
 RAW = HISTORY_RAW
 JAN25, FEB3, FEB6 = HISTORY_DATES  # conftest.built_dates builds the warehouse after each
@@ -52,10 +52,9 @@ def transitions(database) -> list[tuple]:
     )
 
 
-def build(database, as_of: dt.date, *extra: str, check: bool = True, **dbt_vars):
-    return run_dbt(
-        ["build", *extra], RAW, database, dbt_vars={"as_of_date": as_of.isoformat(), **dbt_vars}, check=check
-    )
+def build(database, as_of: dt.date, *extra: str, raw: Path = RAW, check: bool = True, **dbt_vars):
+    dbt_vars = {"as_of_date": as_of.isoformat(), **WITHOUT_PREDICTION, **dbt_vars}
+    return run_dbt(["build", *extra], raw, database, dbt_vars=dbt_vars, check=check)
 
 
 def warehouse_after(built_dates: dict[dt.date, Path], as_of: dt.date, tmp_path: Path) -> Path:
@@ -249,7 +248,7 @@ def test_a_person_no_longer_known_gets_a_row_without_state(built_dates, tmp_path
     """bob's only order becomes invalid (quarantined) after Feb 3: from Feb 6 he is not known, so the history gets
     a row with NULL state, he moves nowhere in the transitions, and the history agrees with the lifecycle."""
     database = warehouse_after(built_dates, FEB3, tmp_path)
-    run_dbt(["build"], raw_with_invalid(tmp_path, "b1"), database, dbt_vars={"as_of_date": FEB6.isoformat()})
+    build(database, FEB6, raw=raw_with_invalid(tmp_path, "b1"))
     assert query(
         database,
         f"select lifecycle_stage, rfm_segment, is_vip, engagement from marts.customer_stage_history"
@@ -267,9 +266,7 @@ def test_rerunning_the_latest_date_on_changed_data_fails_the_agreement_test(buil
     recorded Feb 6 row (repeat) cannot be replaced without a DELETE, so nothing is appended and the test fails."""
     database = warehouse_after(built_dates, FEB6, tmp_path)
     rows = history_rows(database)
-    result = run_dbt(
-        ["build"], raw_with_invalid(tmp_path, "a4"), database, dbt_vars={"as_of_date": FEB6.isoformat()}, check=False
-    )
+    result = build(database, FEB6, raw=raw_with_invalid(tmp_path, "a4"), check=False)
     assert result.returncode != 0
     assert re.search(r"FAIL \d+ assert_history_agrees_with_the_lifecycle", result.stdout)
     # (bob's RFM segment may move with alice's recency: he may get a row; alice gets none)

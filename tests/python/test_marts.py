@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import FIXTURES
-from dbt_harness import person_key, query, run_dbt
+from dbt_harness import WITHOUT_PREDICTION, person_key, query, run_dbt
 
 AS_OF = "2025-06-30"
 
@@ -23,7 +23,7 @@ AS_OF = "2025-06-30"
 def _build(tmp_path_factory, name: str, raw: str, dbt_vars: dict | None) -> Path:
     database = tmp_path_factory.mktemp(name) / "warehouse.duckdb"
     # `build` also runs every schema and singular test on the fixture (one stage per person, totals, ...).
-    run_dbt(["build"], FIXTURES / raw, database, dbt_vars)
+    run_dbt(["build"], FIXTURES / raw, database, {**WITHOUT_PREDICTION, **(dbt_vars or {})})
     return database
 
 
