@@ -10,7 +10,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt -e ".[dev]"
 	touch $@
 
 setup: $(BIN)/.installed
@@ -37,11 +37,13 @@ lint-sql: setup
 	mkdir -p target
 	LIFECYCLE_DUCKDB_PATH=$(CURDIR)/target/sqlfluff.duckdb $(BIN)/sqlfluff lint models tests/dbt/singular
 
-# Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process. The
-# engine files come first: they are the longest, and a worker that starts with one keeps the other busy with the
-# DuckDB files meanwhile.
+# Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process. Files
+# are handed out in the order given, longest first, so that no long file starts last while the other worker
+# idles: the engine files, then the DuckDB files of more than a minute, then the rest (pytest collects a file
+# once).
+SLOW_TESTS := $(addprefix tests/python/test_,history release incremental run_pipeline frozen_marts history_driver)
 pytest: setup
-	$(BIN)/pytest -n 2 --dist loadfile tests/engines tests/python
+	$(BIN)/pytest -n 2 --dist loadfile tests/engines $(addsuffix .py,$(SLOW_TESTS)) tests/python
 
 # Only the other engines (part of `make pytest`; tests/engines, docs/engines.md): each test file starts its own server or
 # session (a throwaway PostgreSQL cluster by scripts/pg_server.py; a local[2] Spark session in the test process),
