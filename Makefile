@@ -38,12 +38,14 @@ lint-sql: setup
 	LIFECYCLE_DUCKDB_PATH=$(CURDIR)/target/sqlfluff.duckdb $(BIN)/sqlfluff lint models tests/dbt/singular
 
 # Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process. Files
-# are handed out in the order given, longest first, so that no long file starts last while the other worker
-# idles: the engine files, then the DuckDB files of more than a minute, then the rest (pytest collects a file
-# once).
-SLOW_TESTS := $(addprefix tests/python/test_,history release incremental run_pipeline frozen_marts history_driver)
+# are handed out in the order listed (--no-loadscope-reorder; by default xdist starts with the files that have
+# the most tests, which left the Spark file, 9 tests and 7 minutes, to start late and finish alone): the longest
+# first, so that one worker runs the Spark file while the other runs the rest, and no long file starts last.
+FIRST_TESTS := tests/engines/test_spark.py tests/engines/test_postgres.py $(addprefix tests/python/test_,$(addsuffix \
+	.py,history release incremental run_pipeline history_driver frozen_marts convert_stage_history freshness))
 pytest: setup
-	$(BIN)/pytest -n 2 --dist loadfile tests/engines $(addsuffix .py,$(SLOW_TESTS)) tests/python
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder $(FIRST_TESTS) \
+		$(filter-out $(FIRST_TESTS),$(wildcard tests/engines/test_*.py tests/python/test_*.py))
 
 # Only the other engines (part of `make pytest`; tests/engines, docs/engines.md): each test file starts its own server or
 # session (a throwaway PostgreSQL cluster by scripts/pg_server.py; a local[2] Spark session in the test process),
