@@ -13,10 +13,9 @@
 {#- DuckDB's try_cast lets a number in exponent form overflow a decimal(p, s) ('-445.2e20' as decimal(28, 6) gives
     a 23-digit value): the range is checked on a decimal(38, s) first. -#}
 {% macro duckdb__safe_try_cast(expression, data_type) -%}
-    {%- set sized = modules.re.match('^\s*(numeric|decimal)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$', data_type | lower) -%}
-    {%- if sized -%}
-        case when abs(try_cast({{ expression }} as decimal(38, {{ sized.group(3) }})))
-            < {{ 10 ** (sized.group(2) | int - sized.group(3) | int) }}
+    {%- set size = decimal_size(data_type) -%}
+    {%- if size -%}
+        case when abs(try_cast({{ expression }} as decimal(38, {{ size.scale }}))) < {{ 10 ** size.whole_digits }}
             then try_cast({{ expression }} as {{ data_type }}) end
     {%- else -%}
         try_cast({{ expression }} as {{ data_type }})
@@ -35,11 +34,11 @@
     {%- elif 'numeric' in t or 'decimal' in t or 'double' in t or 'float' in t -%}
         {#- A decimal(p, s) cast raises on a value with more than p - s whole digits (DuckDB's try_cast gives
             NULL): checked on the unconstrained numeric first, rounded as the cast would round it. -#}
-        {%- set sized = modules.re.match('^\s*(numeric|decimal)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$', t) -%}
+        {%- set size = decimal_size(data_type) -%}
         case when trim({{ expression }}) ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?$'
-            {%- if sized %}
-            and abs(round(cast(trim({{ expression }}) as numeric), {{ sized.group(3) }}))
-                < power(cast(10 as numeric), {{ sized.group(2) | int - sized.group(3) | int }})
+            {%- if size %}
+            and abs(round(cast(trim({{ expression }}) as numeric), {{ size.scale }}))
+                < power(cast(10 as numeric), {{ size.whole_digits }})
             {%- elif 'double' in t or 'float' in t %}
             and abs(cast(trim({{ expression }}) as numeric)) < cast('1e308' as numeric)
             {%- endif %}
@@ -47,6 +46,14 @@
     {%- else -%}
         cast({{ expression }} as {{ data_type }})
     {%- endif -%}
+{%- endmacro %}
+
+{#- The size of a `decimal(p, s)` / `numeric(p, s)` type name: {whole_digits: p - s, scale: s}; none for any
+    other type (an unsized numeric included). -#}
+{% macro decimal_size(data_type) -%}
+    {%- set sized = modules.re.match('^\s*(numeric|decimal)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$', data_type | lower) -%}
+    {{ return({'whole_digits': sized.group(2) | int - sized.group(3) | int, 'scale': sized.group(3) | int}
+        if sized else none) }}
 {%- endmacro %}
 
 {#- Text → UTC timestamp without time zone. An offset in the text is honoured; text without one is taken

@@ -23,6 +23,12 @@
 {%- set zone = "( ?[A-Z][A-Za-z0-9_/+-]*|[+-][0-9]{2}(:?[0-9]{2})?)" -%}
 {%- set checked = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     ~ "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]*)?)?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?)?$" -%}
+{%- set cast_iso -%}
+        if iso ~ '{{ time }}{{ zone }}$' then
+            return cast(iso as timestamptz) at time zone 'UTC';
+        end if;
+        return cast(iso as timestamp);
+{%- endset %}
 create schema if not exists {{ adapter.quote(target.schema) }};
 create or replace function {{ adapter.quote(target.schema) }}.utc_timestamp_or_null(value text) returns timestamp
 language plpgsql immutable strict parallel unsafe as $body$
@@ -39,16 +45,10 @@ begin
         and left(iso, 4) <> '0000'
         and extract(month from make_date(left(iso, 4)::int, substr(iso, 6, 2)::int, 1) + substr(iso, 9, 2)::int - 1)
             = substr(iso, 6, 2)::int then
-        if iso ~ '(Z|[+-][0-9:]{5})$' then
-            return cast(iso as timestamptz) at time zone 'UTC';
-        end if;
-        return cast(iso as timestamp);
+{{ cast_iso }}
     end if;
     begin
-        if iso ~ '{{ time }}{{ zone }}$' then
-            return cast(iso as timestamptz) at time zone 'UTC';
-        end if;
-        return cast(iso as timestamp);
+{{ cast_iso }}
     exception when others then
         return null;
     end;

@@ -83,13 +83,13 @@ def write_old_history(database) -> None:
             )
 
 
-def build_feb6(database, check: bool = True):
-    return run_dbt(["build"], RAW, database, {"as_of_date": FEB6.isoformat(), **WITHOUT_PREDICTION}, check=check)
+def build_feb6(database, check: bool = True, command: str = "build"):
+    return run_dbt([command], RAW, database, {"as_of_date": FEB6.isoformat(), **WITHOUT_PREDICTION}, check=check)
 
 
 def test_a_per_date_history_is_converted_to_changes_in_place(tmp_path):
     database = tmp_path / "warehouse.duckdb"
-    run_dbt(["run"], RAW, database, {"as_of_date": FEB6.isoformat(), **WITHOUT_PREDICTION})  # tests come below
+    build_feb6(database, command="run")  # the setup: models only, the tests come below
     write_old_history(database)
 
     # What an old warehouse meets: the first design-2 run stops on the history (its incremental select reads
