@@ -201,13 +201,32 @@ def _values(texts: list[str]) -> str:
     return "(values " + ", ".join("('" + text.replace("'", "''") + "')" for text in texts) + ") as texts(v)"
 
 
-def test_timestamp_texts_read_as_on_duckdb(postgres_nights, server, work):
+def _reading(check: str, output: str, source: str, value: str = "v") -> str:
+    """One check of READINGS_SQL: a (check, input, output) text row per value of `source`."""
+    columns = f"'{check}' as check_name, cast({value} as varchar) as input, cast({output} as varchar) as output"
+    return f"select {columns} from {source}"
+
+
+@pytest.fixture(scope="module")
+def readings(postgres_nights, server, work) -> dict[str, tuple[dict, dict]]:
+    """check -> (DuckDB's readings, PostgreSQL's), each input -> output text: every value-level check of this
+    module in one `dbt show` per engine (READINGS_SQL; PostgreSQL needs the project's functions of the build)."""
+    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
+    on_duckdb = _show("duckdb", READINGS_SQL, duck_env, work)
+    on_postgres = _show("postgres", READINGS_SQL, server.env(), work)
+    checks = {row["check_name"] for row in on_duckdb}
+    assert checks == {"timestamp", "amount", "email", "email_in_byte_order", "min_plain", "min_byte_order"}
+
+    def of(rows: list[dict], check: str) -> dict:
+        return {row["input"]: row["output"] for row in rows if row["check_name"] == check}
+
+    return {check: (of(on_duckdb, check), of(on_postgres, check)) for check in checks}
+
+
+def test_timestamp_texts_read_as_on_duckdb(readings):
     """PostgreSQL has no try_cast, and its plain cast drops an offset, rolls 23:59:60 over, rounds a 7th decimal
     and accepts a space before an offset: utc_timestamp_or_null reads every text as DuckDB does."""
-    sql = "select v, cast({{ to_utc_timestamp('v') }} as varchar) as ts from " + _values(TIMESTAMP_TEXTS)
-    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
-    on_duckdb = {row["v"]: row["ts"] for row in _show("duckdb", sql, duck_env, work)}
-    on_postgres = {row["v"]: row["ts"] for row in _show("postgres", sql, server.env(), work)}
+    on_duckdb, on_postgres = readings["timestamp"]
     assert on_duckdb["2024-03-01T10:00:00+02:00"] == "2024-03-01 08:00:00"
     assert on_duckdb["2024-03-01T23:59:60"] is None
     assert {text: on_postgres[text] for text in TIMESTAMP_TEXTS} == {text: on_duckdb[text] for text in TIMESTAMP_TEXTS}
@@ -249,22 +268,16 @@ AMOUNT_TEXTS = [
 ]
 
 
-def test_amount_texts_checked_as_on_duckdb(postgres_nights, server, work):
+def test_amount_texts_checked_as_on_duckdb(readings):
     """dbt.type_numeric() is unconstrained numeric on PostgreSQL, which kept a 7th decimal that DuckDB's
     numeric(28,6) rounds (so the contract calls it invalid_amount there): amounts are decimal(28, 6) everywhere.
     And a value too big for the type (or for a double) fails the whole landing on PostgreSQL, where DuckDB's
     try_cast gives NULL (implausible_amount): postgres__safe_try_cast checks the range first."""
-    sql = (
-        "{% set typed = safe_try_cast('trim(v)', type_amount()) %}"
-        "select v, {{ first_failing_check(amount_checks('v', typed, 'amount')) }} as defect from "
-        + _values(AMOUNT_TEXTS)
-    )
-    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
-    on_duckdb = {row["v"]: row["defect"] for row in _show("duckdb", sql, duck_env, work)}
-    on_postgres = {row["v"]: row["defect"] for row in _show("postgres", sql, server.env(), work)}
+    on_duckdb, on_postgres = readings["amount"]
     assert on_duckdb["12.1234567"] == "invalid_amount" and on_duckdb["12.123456"] is None
     assert on_duckdb["99999999999999999999999"] == on_duckdb["1e400"] == "implausible_amount"
     assert on_duckdb["-445.24154468e20"] == "implausible_amount"
+    assert set(on_duckdb) == set(AMOUNT_TEXTS)
     assert on_postgres == on_duckdb
 
 
@@ -323,7 +336,7 @@ def test_driver_publishes_by_swapping_schemas(postgres_nights, server, work):
     assert pq.read_metadata(released).num_rows == persons
 
 
-def test_landed_text_sorts_by_code_point(postgres_nights, server, work):
+def test_landed_text_sorts_by_code_point(readings, server, work):
     """PostgreSQL orders text by the database's collation; a linguistic one puts '_' before '-' (and 'é' before
     'f'), DuckDB orders by code point, so a tie-break on text (first_by, de-duplication) could keep another of
     two equally early rows. The landed text columns are collate "C" (in_byte_order), and
@@ -342,15 +355,11 @@ def test_landed_text_sorts_by_code_point(postgres_nights, server, work):
         "create database lifecycle_en_us template template0 locale_provider icu icu_locale 'en-US' locale 'C.UTF-8'",
         dbname="postgres",
     )
-    sql = (
-        "select min(v) as plain, min({{ in_byte_order('v') }}) as byte_order "
-        "from (values ('a_b@x.com'), ('a-b@x.com'), ('éa@x.com')) as texts(v)"
-    )
-    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
-    [on_duckdb] = _show("duckdb", sql, duck_env, work)
-    [on_en_us] = _show("postgres", sql, {**server.env(), "LIFECYCLE_PG_DBNAME": "lifecycle_en_us"}, work)
-    assert on_duckdb == {"plain": "a-b@x.com", "byte_order": "a-b@x.com"}
-    assert on_en_us == {"plain": "a_b@x.com", "byte_order": "a-b@x.com"}
+    en_us = {**server.env(), "LIFECYCLE_PG_DBNAME": "lifecycle_en_us"}
+    on_en_us = {row["check_name"]: row["output"] for row in _show("postgres", COLLATION_SQL, en_us, work)}
+    on_duckdb = {check: readings[check][0][""] for check in ("min_plain", "min_byte_order")}
+    assert on_duckdb == {"min_plain": "a-b@x.com", "min_byte_order": "a-b@x.com"}
+    assert on_en_us == {"min_plain": "a_b@x.com", "min_byte_order": "a-b@x.com"}
 
 
 # Code points around the email rule's hidden characters (whitespace, C0/C1 controls, format characters), and
@@ -359,18 +368,32 @@ EMAIL_CODE_POINTS = [9, 10, 32, 127, 128, 133, 159, 160, 173, 233, 1536, 1564, 6
 EMAIL_CODE_POINTS += [65279, 65529, 69821, 917505, 917536]
 
 
-def test_hidden_characters_in_emails_as_on_duckdb(postgres_nights, server, work):
+def test_hidden_characters_in_emails_as_on_duckdb(readings):
     """PostgreSQL's regular expressions have no Unicode categories, and [:space:] / [:cntrl:] are ASCII only under
     collation "C": the email rule lists the characters by code point there, and agrees with DuckDB's \\p{Z},
     \\p{Cc}, \\p{Cf} on each of these."""
-    sql = (
-        "select n, {{ is_valid_email(\"'a' || chr(n) || 'b@x.com'\") }} as valid_email, "
-        "{{ is_valid_email(in_byte_order(\"'a' || chr(n) || 'b@x.com'\")) }} as valid_in_byte_order "
-        "from (values " + ", ".join(f"({n})" for n in EMAIL_CODE_POINTS) + ") as points(n)"
-    )
-    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
-    on_duckdb = {row["n"]: row["valid_email"] for row in _show("duckdb", sql, duck_env, work)}
-    on_postgres = _show("postgres", sql, server.env(), work)
-    assert on_duckdb[233] is True and on_duckdb[20013] is True and on_duckdb[133] is False
-    assert {row["n"]: row["valid_email"] for row in on_postgres} == on_duckdb
-    assert {row["n"]: row["valid_in_byte_order"] for row in on_postgres} == on_duckdb
+    on_duckdb, on_postgres = readings["email"]
+    assert on_duckdb["233"] == on_duckdb["20013"] == "true" and on_duckdb["133"] == "false"
+    assert set(on_duckdb) == {str(n) for n in EMAIL_CODE_POINTS}
+    assert on_postgres == on_duckdb
+    assert readings["email_in_byte_order"][1] == on_duckdb
+
+
+# The texts of two equally early rows whose order depends on the collation ('_' vs '-', 'é' vs 'f').
+COLLATION_SQL = " union all ".join(
+    _reading(check, f"min({value})", "(values ('a_b@x.com'), ('a-b@x.com'), ('éa@x.com')) as texts(v)", "''")
+    for check, value in (("min_plain", "v"), ("min_byte_order", "{{ in_byte_order('v') }}"))
+)
+_CODE_POINTS = "(values " + ", ".join(f"({n})" for n in EMAIL_CODE_POINTS) + ") as points(n)"
+_EMAIL = "'a' || chr(n) || 'b@x.com'"
+# Every value-level reading compared between the engines (the `readings` fixture): one query, one row per value.
+READINGS_SQL = " union all ".join(
+    [
+        _reading("timestamp", "{{ to_utc_timestamp('v') }}", _values(TIMESTAMP_TEXTS)),
+        "{% set typed = safe_try_cast('trim(v)', type_amount()) %}"
+        + _reading("amount", "{{ first_failing_check(amount_checks('v', typed, 'amount')) }}", _values(AMOUNT_TEXTS)),
+        _reading("email", '{{ is_valid_email("' + _EMAIL + '") }}', _CODE_POINTS, "n"),
+        _reading("email_in_byte_order", '{{ is_valid_email(in_byte_order("' + _EMAIL + '")) }}', _CODE_POINTS, "n"),
+        COLLATION_SQL,
+    ]
+)
