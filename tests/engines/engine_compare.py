@@ -46,8 +46,6 @@ EXTRA_RELATIONS = (
     "staging.stg_shop__email_events",
     "quarantine.quarantine_summary",
 )
-# Prediction runs on DuckDB only (Python models); the reference build leaves it out like the other engines.
-REFERENCE_VARS = "{prediction_enabled: false}"
 RELATIVE_TOLERANCE = 1e-9
 ABSOLUTE_TOLERANCE = 1e-12
 
