@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dbt_harness import WITHOUT_PREDICTION, environment, run_dbt
+from dbt_harness import WITHOUT_PREDICTION, WITHOUT_UNIT_TESTS, environment, run_dbt
 from engine_compare import (
     BATCHES,
     DATASETS,
@@ -297,7 +297,7 @@ def _driver(args: list[str], server, work: Path) -> subprocess.CompletedProcess:
             *args,
         ],
         cwd=PROJECT_DIR,
-        env={**os.environ, **server.env()},
+        env={**os.environ, **server.env(), **WITHOUT_UNIT_TESTS},
         capture_output=True,
         text=True,
     )

@@ -34,6 +34,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # build, the slowest nodes of a small one): its models are left out as on engines without Python models.
 WITHOUT_PREDICTION = {"prediction_enabled": False}
 
+# For driver runs in a subprocess (the driver runs `dbt build`): leave out dbt's unit tests, as run_dbt does.
+WITHOUT_UNIT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
+
 # One dbt at a time: dbt keeps its flags, event logger and adapter registry in module globals.
 _DBT_LOCK = threading.Lock()
 
@@ -66,21 +69,17 @@ def run_dbt(
     from dbt.cli.main import dbtRunner  # imported late: dbt takes seconds to import
     from dbt_common.events.functions import capture_stdout_logs, stop_capture_stdout_logs
 
-    command = [
-        *args,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(target_path(database)),
-        "--log-path",
-        str(database.parent / "dbt-logs"),
-        "--no-use-colors",
+    common = [
+        *("--project-dir", str(PROJECT_DIR), "--target-path", str(target_path(database))),
+        *("--log-path", str(database.parent / "dbt-logs"), "--no-use-colors"),
+        # The fixtures are dirty on purpose (a bad row per rule among a handful): their quarantine share is far
+        # above the production limit, so the share test (quarantine_share_within_limit) is off unless a test sets
+        # the var.
+        *("--vars", repr({"max_quarantine_share": 1, **(dbt_vars or {})})),
     ]
+    command = [*args, *common]
     if args[0] == "build" and not unit_tests:
         command += ["--exclude-resource-type", "unit_test"]
-    # The fixtures are dirty on purpose (a bad row per rule among a handful): their quarantine share is far above
-    # the production limit, so the share test (quarantine_share_within_limit) is off unless a test sets the var.
-    command += ["--vars", repr({"max_quarantine_share": 1, **(dbt_vars or {})})]
     variables = {
         "DBT_PROFILES_DIR": str(_profiles_dir()),
         "LIFECYCLE_RAW_DIR": str(raw_dir),
@@ -92,7 +91,8 @@ def run_dbt(
     with _DBT_LOCK, environment(variables), contextlib.chdir(PROJECT_DIR):
         capture_stdout_logs(output)
         try:
-            result = dbtRunner().invoke(command)
+            manifest = _parsed(common, database, dbt_vars or {}) if args[0] in PARSED_COMMANDS else None
+            result = dbtRunner(manifest=manifest).invoke(command)
         finally:
             stop_capture_stdout_logs()
             close_dbt_connections()
@@ -108,6 +108,36 @@ def run_dbt(
     if check and returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}\n{completed.stderr[-3000:]}")
     return completed
+
+
+# dbt parses the project anew (~4 s) whenever the target folder, the vars or the profile's database path differ
+# from its last parse there, so nearly every call here would. A manifest parsed in this process is reused instead
+# (dbtRunner(manifest=...), dbt's programmatic API) by every later call whose parse would read the same things:
+# the vars (but these two, which only compiled SQL reads), and the database's name. Parsing reads no raw file.
+RUNTIME_VARS = {"as_of_date", "max_quarantine_share"}
+PARSED_COMMANDS = {"run", "build", "test"}
+_MANIFESTS: dict[tuple, tuple] = {}
+
+
+def _parsed(common: list[str], database: Path, dbt_vars: dict):
+    """The parsed manifest for a call with these options (`common`: its vars and target) on `database`, parsed
+    once per key; None if parsing failed (the call then parses and fails itself). The artifacts of the first
+    parse are copied to each later target folder."""
+    from dbt.cli.main import dbtRunner
+
+    key = (database.stem, repr(sorted((k, repr(v)) for k, v in dbt_vars.items() if k not in RUNTIME_VARS)))
+    if key not in _MANIFESTS:
+        result = dbtRunner().invoke(["parse", *common])
+        if not result.success:
+            return None
+        _MANIFESTS[key] = (result.result, target_path(database))
+    manifest, first_target = _MANIFESTS[key]
+    target = target_path(database)
+    if target != first_target:
+        target.mkdir(parents=True, exist_ok=True)
+        for artifact in ("manifest.json", "semantic_manifest.json"):
+            shutil.copyfile(first_target / artifact, target / artifact)
+    return manifest
 
 
 @functools.cache

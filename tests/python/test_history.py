@@ -52,9 +52,15 @@ def transitions(database) -> list[tuple]:
     )
 
 
+# What the builds of these tests check: every model, with the data tests of the history (its folder's and the
+# agreement test). The project's other data tests ran on this fixture once (conftest.built_dates, last date).
+HISTORY_BUILD = ["--select", "resource_type:model", "path:models/marts/history"]
+HISTORY_BUILD += ["assert_history_agrees_with_the_lifecycle", "--indirect-selection", "empty"]
+
+
 def build(database, as_of: dt.date, *extra: str, raw: Path = RAW, check: bool = True, **dbt_vars):
     dbt_vars = {"as_of_date": as_of.isoformat(), **WITHOUT_PREDICTION, **dbt_vars}
-    return run_dbt(["build", *extra], raw, database, dbt_vars=dbt_vars, check=check)
+    return run_dbt(["build", *HISTORY_BUILD, *extra], raw, database, dbt_vars=dbt_vars, check=check)
 
 
 def warehouse_after(built_dates: dict[dt.date, Path], as_of: dt.date, tmp_path: Path) -> Path:

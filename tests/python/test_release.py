@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from dbt_harness import PROJECT_DIR
+from dbt_harness import PROJECT_DIR, WITHOUT_UNIT_TESTS
 from test_run_pipeline import DRIVER, run_driver
 
 sys.path.insert(0, str(PROJECT_DIR))
@@ -50,6 +50,7 @@ class Setup:
             "DBT_TARGET_PATH": str(work / "dbt-target"),
             "DBT_LOG_PATH": str(work / "dbt-logs"),
             "LIFECYCLE_KEY_SALT": SALT,
+            **WITHOUT_UNIT_TESTS,
         }
         for name in ("LIFECYCLE_DUCKDB_PATH", "LIFECYCLE_RAW_DIR", "LIFECYCLE_THREADS", "LIFECYCLE_FAULT_AT"):
             self.env.pop(name, None)

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from dbt_harness import run_dbt
+from dbt_harness import WITHOUT_UNIT_TESTS, run_dbt
 from driver_data import AS_OF, write_raw
 from test_semantic_layer import Mf
 
@@ -47,7 +47,10 @@ OPTIONS = (
 )  # fmt: skip
 
 
-def run_driver(*args: str, work: Path) -> subprocess.CompletedProcess:
+def run_driver(*args: str, work: Path, unit_tests: bool = False) -> subprocess.CompletedProcess:
+    """The driver in a subprocess, as a scheduler runs it. Its dbt build leaves out dbt's unit tests unless asked
+    (`unit_tests`): they read no data (test_dbt_unit_tests.py runs them all; the `built` run here shows them in
+    the checks)."""
     env = {
         **os.environ,
         "DBT_TARGET_PATH": str(work / "dbt-target"),
@@ -55,7 +58,10 @@ def run_driver(*args: str, work: Path) -> subprocess.CompletedProcess:
         # releases beside the test's files, never in the project's output/ (options win)
         "LIFECYCLE_RELEASE_DIR": str(work / "releases"),
         "LIFECYCLE_ACTIVATION_DIR": str(work / "activation"),
+        **WITHOUT_UNIT_TESTS,
     }
+    if unit_tests:
+        env.pop("DBT_EXCLUDE_RESOURCE_TYPES")
     for name in ("LIFECYCLE_DUCKDB_PATH", "LIFECYCLE_RAW_DIR", "LIFECYCLE_KEY_SALT", "LIFECYCLE_FAULT_AT"):
         env.pop(name, None)
     env.pop("LIFECYCLE_THREADS", None)  # the driver chooses (docs/driver.md "dbt threads")
@@ -83,7 +89,7 @@ def built(tmp_path_factory):
     result = run_driver(
         "--raw-dir", str(raw), "--database", str(database), "--as-of", AS_OF.isoformat(),
         "--export-dir", str(work / "export"), "--report", str(work / "report.html"), "--json",
-        work=work,
+        work=work, unit_tests=True,
     )  # fmt: skip
     assert result.returncode == 0, f"driver failed:\n{result.stderr[-4000:]}"
     return {
