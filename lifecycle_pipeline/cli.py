@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import PROJECT_DIR, freshness, postgres, publish, report
+from . import PROJECT_DIR, freshness, postgres, publish
 from . import summary as run_summary
 from .dbt_step import DbtRun, Outcome, Progress, describe_failure, failing_rows, run_dbt, target_path, threads_for
 from .errors import (
@@ -434,6 +434,8 @@ def phase_release(run: Run) -> None:
         outputs.update({f"{option.lstrip('-')} link": str(link) for option, (link, _) in run.links.items()})
 
         def render_report() -> str:
+            from . import report  # matplotlib: imported by the runs that publish only (1.3 s)
+
             cursor = con.cursor()
             try:
                 run.summary.update(run_summary.collect(cursor))

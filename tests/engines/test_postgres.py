@@ -186,21 +186,26 @@ def test_loading_again_adds_nothing(postgres_nights, work, server):
         assert load_raw.load_postgres(work / "pg_raw", log=lambda _line: None) == {name: [] for name in DATASETS}
 
 
-def _show(target: str, sql: str, env: dict, work: Path) -> list[dict]:
-    """Rows of `dbt show --inline sql` on `target`."""
+SHOW = ["show", "--output", "json", "--limit", "-1", "--inline"]
+
+
+def _json_rows(printed: str) -> list[dict]:
+    return json.loads(printed[printed.index("{") :])["show"]
+
+
+def _show(sql: str, env: dict, work: Path) -> list[dict]:
+    """Rows of `dbt show --inline sql` on PostgreSQL (`env`: the server's). It runs in the nights' target folder,
+    whose last parse it can reuse when `env` names the same database."""
     result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            *("--quiet", "show", "--target", target, "--output", "json", "--limit", "-1", "--inline", sql),
-            *("--target-path", str(work / f"show_{target}")),
-        ],
+        [str(Path(sys.executable).parent / "dbt"), "--quiet", *SHOW, sql, "--target", "postgres"]
+        + ["--target-path", str(work / "pg_target")],
         cwd=PROJECT_DIR,
         env={**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"), **env},
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    return json.loads(result.stdout[result.stdout.index("{") :])["show"]
+    return _json_rows(result.stdout)
 
 
 def _values(texts: list[str]) -> str:
@@ -214,12 +219,13 @@ def _reading(check: str, output: str, source: str, value: str = "v") -> str:
 
 
 @pytest.fixture(scope="module")
-def readings(postgres_nights, server, work) -> dict[str, tuple[dict, dict]]:
+def readings(postgres_nights, duckdb_nights, server, work) -> dict[str, tuple[dict, dict]]:
     """check -> (DuckDB's readings, PostgreSQL's), each input -> output text: every value-level check of this
     module in one `dbt show` per engine (READINGS_SQL; PostgreSQL needs the project's functions of the build)."""
-    duck_env = {"LIFECYCLE_DUCKDB_PATH": str(work / "show.duckdb"), "LIFECYCLE_RAW_DIR": str(work / "duckdb_raw")}
-    on_duckdb = _show("duckdb", READINGS_SQL, duck_env, work)
-    on_postgres = _show("postgres", READINGS_SQL, server.env(), work)
+    database = work / "duckdb" / "warehouse.duckdb"  # in this process, on the reference build (read only)
+    shown = run_dbt([*SHOW, READINGS_SQL, "--quiet"], work / "duckdb_raw", database, WITHOUT_PREDICTION)
+    on_duckdb = _json_rows(shown.stdout)
+    on_postgres = _show(READINGS_SQL, server.env(), work)
     checks = {row["check_name"] for row in on_duckdb}
     assert checks == {"timestamp", "amount", "email", "email_in_byte_order", "min_plain", "min_byte_order"}
 
@@ -361,7 +367,7 @@ def test_landed_text_sorts_by_code_point(readings, server, work):
         dbname="postgres",
     )
     en_us = {**server.env(), "LIFECYCLE_PG_DBNAME": "lifecycle_en_us"}
-    on_en_us = {row["check_name"]: row["output"] for row in _show("postgres", COLLATION_SQL, en_us, work)}
+    on_en_us = {row["check_name"]: row["output"] for row in _show(COLLATION_SQL, en_us, work)}
     on_duckdb = {check: readings[check][0][""] for check in ("min_plain", "min_byte_order")}
     assert on_duckdb == {"min_plain": "a-b@x.com", "min_byte_order": "a-b@x.com"}
     assert on_en_us == {"min_plain": "a_b@x.com", "min_byte_order": "a-b@x.com"}

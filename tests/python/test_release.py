@@ -28,12 +28,13 @@ from dbt_harness import PROJECT_DIR, WITHOUT_UNIT_TESTS
 from test_run_pipeline import DRIVER, run_driver
 
 sys.path.insert(0, str(PROJECT_DIR))
+import forked_driver  # noqa: E402
+
 from lifecycle_pipeline import publish  # noqa: E402
 from lifecycle_pipeline.errors import EXIT_BAD_INPUT, EXIT_PUBLISH_FAILED  # noqa: E402
 
 SALT = "kill-loop-salt"
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-RELEASE_ONLY = "import sys; from lifecycle_pipeline.cli import main; sys.exit(main(sys.argv[1:], build=False))"
 
 
 class Setup:
@@ -68,11 +69,9 @@ class Setup:
         )  # fmt: skip
 
     def release_only(self, fault: str | None = None, *extra: str) -> subprocess.CompletedProcess:
+        """The release phase alone, in a forked process (a kill ends it as it would end the driver)."""
         env = {**self.env, **({"LIFECYCLE_FAULT_AT": fault} if fault else {})}
-        return subprocess.run(
-            [sys.executable, "-c", RELEASE_ONLY, *self.args("--quiet", *extra)],
-            cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+        return forked_driver.release_only(self.args("--quiet", *extra), env, PROJECT_DIR, self.work / "stderr.txt")
 
 
 class Timeline:
