@@ -193,11 +193,12 @@ def test_generate_makes_the_raw_files_before_the_input_checks(tmp_path):
 
 
 def test_a_failed_data_test_exits_4_names_it_with_its_numbers_and_publishes_nothing(built):
+    """Staging only (--select): the failing test is the quarantine share of the staged orders."""
     database = copy_database(built, "validation_failure")
     before = current_release(built)
     result = run_driver(
         "--raw-dir", str(built["raw"]), "--database", str(database), "--as-of", "2026-11-01",
-        "--max-quarantine-share", "0", "--json",
+        "--max-quarantine-share", "0", "--json", "--select", "path:models/staging",
         work=built["work"],
     )  # fmt: skip
     assert result.returncode == 4, result.stderr[-2000:]
