@@ -263,11 +263,13 @@ def write_tables(warehouse: Path, folder: Path, marts: list[Mart], database: boo
         source = "warehouse_db"
         if database:
             source = con.execute("select current_database()").fetchone()[0]
+            con.execute("begin transaction")  # one commit, not one per table and comment
             con.execute(f'create schema "{source}".marts')
             for mart in marts:
                 table = f'"{source}".marts."{mart.name}"'
                 con.execute(f'create table {table} as select * from warehouse_db.marts."{mart.name}"')
                 _comment(con, table, mart)
+            con.execute("commit")
             con.execute("checkpoint")
             fault("database_written")
         for mart in marts:
