@@ -118,8 +118,10 @@ def test_driver_reads_the_published_warehouse_on_a_normal_run_only(tmp_path):
         (raw / dataset).mkdir()
         shutil.move(raw / f"{dataset}.csv", raw / dataset / "2026-10-31.csv")
     database = tmp_path / "warehouse" / "lifecycle.duckdb"
-    # --skip-tests: the freshness check comes before dbt, and the warehouse it reads is there without the tests
+    # The freshness check comes before dbt and reads the landed tables of the warehouse: the runs build those
+    # only (--select), without tests (--skip-tests).
     args = ["--raw-dir", str(raw), "--database", str(database), "--as-of", AS_OF.isoformat(), "--json", "--skip-tests"]
+    args += ["--select", "path:models/staging/shop/base"]
 
     def freshness_of(*extra: str) -> dict[str, str]:
         result = run_driver(*args, *extra, work=tmp_path)
@@ -127,8 +129,6 @@ def test_driver_reads_the_published_warehouse_on_a_normal_run_only(tmp_path):
         return {dataset: item["newest"] for dataset, item in json.loads(result.stdout)["freshness"].items()}
 
     first = freshness_of()
-    # The runs below build the landed tables only (what freshness reads), over the first run's warehouse.
-    args += ["--select", "path:models/staging/shop/base"]
     assert first["email_events"] == f"{AS_OF}T08:00:00+00:00"
     # Same number of rows (the output checks count them), one timestamp moved later in the loaded file;
     # a new orders file lands with a later order.
