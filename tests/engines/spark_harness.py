@@ -25,7 +25,8 @@ LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at", "quarantined_at", "attributed_at
 class LocalSpark:
     """A Spark session with its warehouse and metastore under `base`, and dbt calls against it."""
 
-    def __init__(self, base: Path, extra_conf: dict[str, str] | None = None):
+    def __init__(self, base: Path, extra_conf: dict[str, str] | None = None, java_options: str | None = None):
+        """`java_options`: for the JVM the session starts (JAVA_TOOL_OPTIONS), beside the profile's own."""
         self.base = base
         self.variables = {
             "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"),
@@ -33,7 +34,7 @@ class LocalSpark:
             "LIFECYCLE_SPARK_DERBY_HOME": str(base / "derby"),
             "LIFECYCLE_KEY_SALT": None,
         }
-        with environment(self.variables):
+        with environment({**self.variables, "JAVA_TOOL_OPTIONS": java_options}):
             self.session = start_session(PROJECT_DIR, extra_conf, install=True)
 
     def stop(self) -> None:
