@@ -34,7 +34,8 @@ class LocalSpark:
             "LIFECYCLE_SPARK_DERBY_HOME": str(base / "derby"),
             "LIFECYCLE_KEY_SALT": None,
         }
-        with environment({**self.variables, "JAVA_TOOL_OPTIONS": java_options}):
+        java = {"JAVA_TOOL_OPTIONS": java_options} if java_options else {}  # else the caller's, if any
+        with environment({**self.variables, **java}):
             self.session = start_session(PROJECT_DIR, extra_conf, install=True)
 
     def stop(self) -> None:

@@ -223,7 +223,7 @@ def _reading(check: str, output: str, source: str, value: str = "v") -> str:
 def readings(postgres_nights, duckdb_nights, server, work) -> dict[str, tuple[dict, dict]]:
     """check -> (DuckDB's readings, PostgreSQL's), each input -> output text: every value-level check of this
     module in one `dbt show` per engine (READINGS_SQL; PostgreSQL needs the project's functions of the build)."""
-    database = work / "duckdb" / "warehouse.duckdb"  # in this process, on the reference build (read only)
+    database = work / "duckdb" / "warehouse.duckdb"  # in this process, on the reference build (a query only)
     shown = run_dbt([*SHOW, READINGS_SQL, "--quiet"], work / "duckdb_raw", database, WITHOUT_PREDICTION)
     on_duckdb = _json_rows(shown.stdout)
     on_postgres = _show(READINGS_SQL, server.env(), work)
