@@ -409,3 +409,40 @@ READINGS_SQL = " union all ".join(
         COLLATION_SQL,
     ]
 )
+
+
+def test_marts_carry_their_descriptions_as_comments(postgres_nights, server, work):
+    """persist_docs: each mart table and each of its columns has the model's and the column's description from
+    the YAML as its PostgreSQL comment (BI tools show them), still after the driver's schema swap."""
+    manifest = json.loads((work / "pg_target" / "manifest.json").read_text())
+    documented = {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("persist_docs", {}).get("columns")
+    }
+    connection = _connect(server)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select c.relname, obj_description(c.oid, 'pg_class') from pg_class as c "
+                "join pg_namespace as n on n.oid = c.relnamespace where n.nspname = 'marts' and c.relkind in ('r', 'v')"
+            )
+            tables = dict(cursor.fetchall())
+            cursor.execute(
+                "select c.relname, a.attname, col_description(c.oid, a.attnum) from pg_attribute as a "
+                "join pg_class as c on c.oid = a.attrelid join pg_namespace as n on n.oid = c.relnamespace "
+                "where n.nspname = 'marts' and c.relkind in ('r', 'v') and a.attnum > 0 and not a.attisdropped"
+            )
+            columns = {(table, column): comment for table, column, comment in cursor.fetchall()}
+    finally:
+        connection.close()
+    assert len(tables) >= 10 and set(tables) <= set(documented)
+    assert tables == {name: documented[name]["description"] for name in tables}
+    expected = {
+        (table, column): documented[table]["columns"][column]["description"]
+        for table in tables
+        for column in documented[table]["columns"]
+    }
+    assert set(expected) == set(columns)
+    assert columns == expected
+    assert all(comment.strip() for comment in [*tables.values(), *columns.values()])
