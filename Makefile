@@ -32,10 +32,11 @@ lint-python: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The dbt templater compiles the project; give it a throwaway database so it never waits on a lock.
+# The dbt templater compiles the project; give it a throwaway database so it never waits on a lock. Two processes
+# (one a core) halve the lint's wall time.
 lint-sql: setup
 	mkdir -p target
-	LIFECYCLE_DUCKDB_PATH=$(CURDIR)/target/sqlfluff.duckdb $(BIN)/sqlfluff lint models tests/dbt/singular
+	LIFECYCLE_DUCKDB_PATH=$(CURDIR)/target/sqlfluff.duckdb $(BIN)/sqlfluff lint --processes 2 models tests/dbt/singular
 
 # Two workers (pytest-xdist), one test file each at a time: dbt's Python work uses one core per process.
 # Files are handed out longest first (tests/conftest.py) instead of xdist's most-tests-first.
