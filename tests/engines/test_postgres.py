@@ -153,10 +153,10 @@ def postgres_nights(work, batches, server) -> dict:
     return {"snapshots": snapshots, "landed": landed, "seconds": seconds, "driver": driver}
 
 
-def _connect(server):
+def _connect(server, dbname: str | None = None):
     import psycopg2
 
-    return psycopg2.connect(host=server.host, port=server.port, user=server.user, dbname=server.dbname)
+    return psycopg2.connect(host=server.host, port=server.port, user=server.user, dbname=dbname or server.dbname)
 
 
 @pytest.mark.parametrize("night", [0, 1, 2], ids=["full_build", "first_night", "second_night"])
@@ -194,19 +194,24 @@ def _json_rows(printed: str) -> list[dict]:
     return json.loads(printed[printed.index("{") :])["show"]
 
 
-def _show(sql: str, env: dict, work: Path) -> list[dict]:
-    """Rows of `dbt show --inline sql` on PostgreSQL (`env`: the server's). It runs in the nights' target folder,
-    whose last parse it can reuse when `env` names the same database."""
+def _printed(args: list[str], server, work: Path) -> str:
+    """What `dbt --quiet ARGS` prints on PostgreSQL. It runs in the nights' target folder with their settings
+    (target by LIFECYCLE_TARGET, no --target or --vars), so it reuses their parse instead of parsing again."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "--quiet", *SHOW, sql, "--target", "postgres"]
-        + ["--target-path", str(work / "pg_target")],
+        [str(Path(sys.executable).parent / "dbt"), "--quiet", *args, "--target-path", str(work / "pg_target")],
         cwd=PROJECT_DIR,
-        env={**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"), **env},
+        env={**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"), **server.env()}
+        | {"LIFECYCLE_TARGET": "postgres"},
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    return _json_rows(result.stdout)
+    return result.stdout
+
+
+def _show(sql: str, server, work: Path) -> list[dict]:
+    """Rows of `dbt show --inline sql` on PostgreSQL."""
+    return _json_rows(_printed([*SHOW, sql], server, work))
 
 
 def _values(texts: list[str]) -> str:
@@ -226,7 +231,7 @@ def readings(postgres_nights, duckdb_nights, server, work) -> dict[str, tuple[di
     database = work / "duckdb" / "warehouse.duckdb"  # in this process, on the reference build (a query only)
     shown = run_dbt([*SHOW, READINGS_SQL, "--quiet"], work / "duckdb_raw", database, WITHOUT_PREDICTION)
     on_duckdb = _json_rows(shown.stdout)
-    on_postgres = _show(READINGS_SQL, server.env(), work)
+    on_postgres = _show(READINGS_SQL, server, work)
     checks = {row["check_name"] for row in on_duckdb}
     assert checks == {"timestamp", "amount", "email", "email_in_byte_order", "min_plain", "min_byte_order"}
 
@@ -367,8 +372,16 @@ def test_landed_text_sorts_by_code_point(readings, server, work):
         "create database lifecycle_en_us template template0 locale_provider icu icu_locale 'en-US' locale 'C.UTF-8'",
         dbname="postgres",
     )
-    en_us = {**server.env(), "LIFECYCLE_PG_DBNAME": "lifecycle_en_us"}
-    on_en_us = {row["check_name"]: row["output"] for row in _show(COLLATION_SQL, en_us, work)}
+    # the project's SQL for the two readings, run on that database
+    printed = _printed(["compile", "--output", "json", "--inline", COLLATION_SQL], server, work)
+    compiled = json.loads(printed[printed.index("{") :])
+    connection = _connect(server, "lifecycle_en_us")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(compiled["compiled"])
+            on_en_us = {check: output for check, _, output in cursor.fetchall()}
+    finally:
+        connection.close()
     on_duckdb = {check: readings[check][0][""] for check in ("min_plain", "min_byte_order")}
     assert on_duckdb == {"min_plain": "a-b@x.com", "min_byte_order": "a-b@x.com"}
     assert on_en_us == {"min_plain": "a_b@x.com", "min_byte_order": "a-b@x.com"}
