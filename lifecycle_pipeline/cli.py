@@ -18,7 +18,17 @@ import duckdb
 
 from . import PROJECT_DIR, freshness, postgres, publish
 from . import summary as run_summary
-from .dbt_step import DbtRun, Outcome, Progress, describe_failure, failing_rows, run_dbt, target_path, threads_for
+from .dbt_step import (
+    DbtRun,
+    Outcome,
+    Progress,
+    describe_failure,
+    failing_rows,
+    parse,
+    run_dbt,
+    target_path,
+    threads_for,
+)
 from .errors import (
     EXIT_CODES_HELP,
     EXIT_OK,
@@ -322,6 +332,7 @@ def phase_build(run: Run) -> None:
 
 
 def _build_each_date(run: Run) -> None:
+    manifest = None  # a range's dates share one parse (dbt_step.parse)
     for number, as_of in enumerate(run.as_of_dates):
         label = f" as of {as_of}" if as_of else ""
         if len(run.as_of_dates) > 1:
@@ -346,7 +357,10 @@ def _build_each_date(run: Run) -> None:
             full_refresh=run.args.full_refresh and number == 0,
             threads=threads,
             extra_vars=dbt_vars,
+            manifest=manifest,
         )
+        if len(run.as_of_dates) > 1 and manifest is None:
+            manifest = dbt_run.manifest = parse(dbt_run)
         outcome = run_dbt(dbt_run, progress)
         run.summary.setdefault("dbt_threads", []).append(progress.threads)
         run.summary["tests"] = outcome.counts()

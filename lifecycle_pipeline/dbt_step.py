@@ -42,6 +42,8 @@ class DbtRun:
     # None keeps the profile's threads (LIFECYCLE_THREADS, default 2)
     threads: int | None = None
     extra_vars: dict = field(default_factory=dict)
+    # A manifest from `parse` to build with instead of parsing again (a backfill's later dates)
+    manifest: object | None = None
 
     def args(self) -> list[str]:
         args = [self.command, "--project-dir", str(PROJECT_DIR), "--log-level", "none"]
@@ -56,12 +58,13 @@ class DbtRun:
             args.append("--full-refresh")
         if self.threads is not None:
             args += ["--threads", str(self.threads)]
+        return args + self.vars_args()
+
+    def vars_args(self) -> list[str]:
         dbt_vars = dict(self.extra_vars)
         if self.as_of:
             dbt_vars["as_of_date"] = self.as_of
-        if dbt_vars:
-            args += ["--vars", repr(dbt_vars)]
-        return args
+        return ["--vars", repr(dbt_vars)] if dbt_vars else []
 
 
 # Raw input from which a build from scratch runs on one dbt thread: between the two sizes measured (docs/driver.md
@@ -231,20 +234,37 @@ def read_run_results(path: Path) -> Outcome:
     )
 
 
-def run_dbt(run: DbtRun, progress: Progress) -> Outcome:
-    """Invoke dbt and return what its nodes did (run_results.json). Raises DbtFailure when dbt could not run at all
-    (no run_results.json: a bad target, a project that does not compile)."""
+def _point_dbt_at(run: DbtRun) -> None:
     # The profile and the on-run-start hook read these; they must point at the warehouse and the raw folder.
     os.environ["LIFECYCLE_DUCKDB_PATH"] = str(run.database)
     os.environ["LIFECYCLE_RAW_DIR"] = str(run.raw_dir)
     os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / "profiles"))
+
+
+def parse(run: DbtRun) -> object | None:
+    """The project parsed with `run`'s target and vars (`dbt parse`), or None if that fails. dbt parses anew when
+    its vars change, so each date of a backfill would; the dates differ in as_of_date only, which compiled SQL
+    reads and no model's configuration does, so one manifest serves them all (DbtRun.manifest)."""
+    _point_dbt_at(run)
+    from dbt.cli.main import dbtRunner
+
+    args = ["parse", "--project-dir", str(PROJECT_DIR), "--log-level", "none"]
+    args += ["--target", run.target] if run.target else []
+    result = dbtRunner().invoke(args + run.vars_args())
+    return result.result if result.success else None
+
+
+def run_dbt(run: DbtRun, progress: Progress) -> Outcome:
+    """Invoke dbt and return what its nodes did (run_results.json). Raises DbtFailure when dbt could not run at all
+    (no run_results.json: a bad target, a project that does not compile)."""
+    _point_dbt_at(run)
 
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     results_path = target_path() / "run_results.json"
     results_path.unlink(missing_ok=True)  # never read a previous invocation's results
     try:
-        result = dbtRunner(callbacks=[progress]).invoke(run.args())
+        result = dbtRunner(manifest=run.manifest, callbacks=[progress]).invoke(run.args())
     finally:
         progress.close()
     if results_path.exists():
